@@ -48,6 +48,7 @@ class _State(threading.local):
     def __init__(self):
         self.stack = []  # open traces, outermost first
         self.no_grad = 0  # depth of no_grad() blocks
+        self.vmap_randomness = []  # the randomness= of each vmap being traced, innermost last
 
 
 state = _State()
@@ -163,6 +164,7 @@ def value_of(x):
 
 
 def bind(prim, args, params):
+    """Apply prim: run its impl on concrete args, or record an equation in the innermost trace of the args."""
     tracers = [a for a in args if isinstance(a, Tracer)]
     if not tracers:
         return _eager(prim, args, params)
@@ -171,6 +173,22 @@ def bind(prim, args, params):
         check_alive(t)
         if t.trace.level > trace.level:
             trace = t.trace
+    out = emit(trace, prim, args, params)
+    if state.no_grad and prim.name != "stop_gradient":
+        out = _cut_gradient(prim, out)
+    return out
+
+
+def _cut_gradient(prim, out):
+    """Inside no_grad(), results carry no derivative: each float result passes through stop_gradient."""
+    cut = _p("stop_gradient")
+    outs = out if prim.multiple_results else [out]
+    outs = [cut.bind(o) if dtypes.is_float(o.aval.dtype) else o for o in outs]
+    return outs if prim.multiple_results else outs[0]
+
+
+def emit(trace, prim, args, params):
+    """Record prim(*args) as an equation of trace (computing its value too if the trace carries values)."""
     in_avals = [aval_of(a) for a in args]
     out_avals = prim.shape_rule(*in_avals, **params)
     atoms = [trace.lift(a) for a in args]
@@ -381,8 +399,15 @@ def moveaxis(x, src, dst):
 
 
 def full(shape, fill, dtype):
+    """An array of one value. Inside a trace it stays symbolic (a broadcast of a literal), so a zero
+    tangent of a large shape costs no constant and simplification can see that it is zero."""
     dtype = dtypes.canonical(dtype)
-    return np.full(tuple(shape), fill, dtype)
+    shape = tuple(shape)
+    scalar = np.asarray(fill, dtype)
+    trace = current_trace()
+    if trace is None or shape == ():
+        return np.full(shape, scalar, dtype)
+    return emit(trace, _p("broadcast_in_dim"), [scalar], dict(shape=shape, broadcast_dimensions=()))
 
 
 def reduce_sum(x, axes):

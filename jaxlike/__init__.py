@@ -1,0 +1,16 @@
+"""jaxlike: trace NumPy-style Python into a graph IR, transform it, and compile it with LLVM."""
+
+from . import tree
+from .api import grad, jvp, linearize, make_ir, make_jaxpr, no_grad, stop_gradient, value_and_grad, vjp
+from .jacobians import hessian, jacfwd, jacrev
+from .vmap import vmap
+from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcreteBooleanIndexError,
+                     TracerArrayConversionError, TracerBoolConversionError, TracerIntegerConversionError,
+                     UnexpectedTracerError)
+
+__version__ = "0.1.0"
+
+__all__ = ["hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr", "no_grad", "stop_gradient",
+           "value_and_grad", "vjp", "tree", "ConcretizationTypeError", "InternalCompilerError",
+           "NonConcreteBooleanIndexError", "TracerArrayConversionError", "TracerBoolConversionError",
+           "TracerIntegerConversionError", "UnexpectedTracerError"]
