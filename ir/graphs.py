@@ -17,7 +17,8 @@ import zlib
 import networkx as nx
 
 from . import printing
-from .core import Graph, Lit, Var
+from .core import Lit, Var
+from .verify import eqn_summary
 
 # Fill colours by primitive family (ColorBrewer Set3 and Pastel1); unknown families take one by a stable
 # hash of their name, so a picture looks the same from run to run.
@@ -30,8 +31,9 @@ PALETTE = {
     "linalg": "#fdb462",
     "control": "#b3de69",
     "random": "#fccde5",
+    "misc": "#ccebc5",
 }
-_SPARE = ("#bc80bd", "#ccebc5", "#ffed6f", "#decbe4", "#fed9a6", "#e5d8bd", "#fddaec", "#b3cde3")
+_SPARE = ("#bc80bd", "#ffed6f", "#decbe4", "#fed9a6", "#e5d8bd", "#fddaec", "#b3cde3")
 _KIND_STYLE = {
     "input": 'shape=ellipse, style=filled, fillcolor="#ffffff"',
     "const": 'shape=box, style="filled,dashed", fillcolor="#f0f0f0"',
@@ -50,24 +52,6 @@ def _printed_names(graph):
     namer = printing._Namer()
     printing._graph_lines(graph, namer, 0)
     return namer
-
-
-def _short_param(value):
-    if isinstance(value, Graph):
-        return "{...}"
-    if isinstance(value, tuple):
-        inner = [_short_param(v) for v in value]
-        return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
-    return printing.param_to_text(value, None, 0)
-
-
-def _eqn_label(eqn, namer):
-    params = ""
-    if eqn.params:
-        params = "[" + ", ".join(f"{k}={_short_param(eqn.params[k])}" for k in sorted(eqn.params)) + "]"
-    outs = " ".join(f"{namer(v)}:{v.aval}" for v in eqn.outputs)
-    ins = " ".join(printing.lit_to_text(a) if isinstance(a, Lit) else namer(a) for a in eqn.inputs)
-    return f"{outs} = {eqn.prim.name}{params}{' ' if ins else ''}{ins}"
 
 
 def to_networkx(graph):
@@ -101,7 +85,7 @@ def to_networkx(graph):
     for i, eqn in enumerate(graph.eqns):
         node = f"eqn{i}"
         g.add_node(node, kind="eqn", primitive=eqn.prim.name, family=eqn.prim.family,
-                   aval=" ".join(str(v.aval) for v in eqn.outputs), label=_eqn_label(eqn, namer))
+                   aval=" ".join(str(v.aval) for v in eqn.outputs), label=eqn_summary(eqn, namer))
         connect(eqn.inputs, node)
         for var in eqn.outputs:
             producer[var] = node

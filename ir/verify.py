@@ -56,9 +56,28 @@ class _Names:
 
     def eqn(self, eqn):
         try:
-            return printing._eqn_line(eqn, self._namer(), 0).strip()
+            return eqn_summary(eqn, self._namer())
         except Exception:  # noqa: BLE001
             return repr(eqn)
+
+
+def _short_param(value):
+    if isinstance(value, Graph):
+        return "{...}"
+    if isinstance(value, tuple):
+        inner = [_short_param(v) for v in value]
+        return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+    return printing.param_to_text(value, None, 0)
+
+
+def eqn_summary(eqn, namer):
+    """An equation on one line as the printer writes it, with nested graphs shown as ``{...}``."""
+    params = ""
+    if eqn.params:
+        params = "[" + ", ".join(f"{k}={_short_param(eqn.params[k])}" for k in sorted(eqn.params)) + "]"
+    outs = " ".join(f"{namer(v)}:{v.aval}" for v in eqn.outputs)
+    ins = " ".join(printing.lit_to_text(a) if isinstance(a, Lit) else namer(a) for a in eqn.inputs)
+    return f"{outs} = {eqn.prim.name}{params}{' ' if ins else ''}{ins}"
 
 
 def _verify_graph(graph, where, names, work):
