@@ -1,0 +1,319 @@
+"""The calling convention, the native CPython entry point and the Python fallback.
+
+Every compiled Graph is one LLVM module with
+
+- ``core(ptr in0, ..., ptr out0, ..., ptr workspace)``: the computation, on contiguous buffers;
+- ``entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)``: a ``METH_FASTCALL`` function that
+  checks each argument in native code (exact type ``numpy.ndarray``, ndim, every dimension, dtype, C
+  contiguous and aligned, reading the ``PyArrayObject`` fields at their fixed offsets), allocates the
+  outputs with NumPy's ``PyArray_New``, provides the workspace (on the stack when small, else one
+  ``PyMem_RawMalloc`` per call: never shared, so threads never race on it), runs ``core`` and returns one
+  array or a tuple. On any mismatch it hands the whole call to ``self``, a Python callable, through
+  ``PyObject_Vectorcall``: that fallback converts the arguments or raises a clear error.
+
+``NativeFunction`` turns ``entry`` into a Python builtin once (``PyCFunction_NewEx`` on a ``PyMethodDef`` it
+keeps alive); the builtin keeps its ``self`` alive, and ``self`` keeps the machine code alive.
+"""
+
+import ctypes
+
+import numpy as np
+from llvmlite import ir
+
+from jaxlike.ir import dtypes
+
+from . import emit, engine
+from .emit import i8, i32, i64, ptr
+from .loops import GraphPlan, emit_calls, emit_groups
+
+STACK_WORKSPACE = 1 << 16  # bytes of workspace placed on the stack; more is allocated per call
+CONST_INLINE = 1 << 16  # constants up to this size are embedded in the module, larger ones referenced
+
+# PyArrayObject (NumPy >= 1.x, CPython without Py_TRACE_REFS): fixed field offsets, checked below
+OFF_TYPE, OFF_DATA, OFF_NDIM, OFF_DIMS, OFF_DESCR, OFF_FLAGS = 8, 16, 24, 32, 56, 64
+NPY_C_CONTIGUOUS, NPY_ALIGNED = 0x1, 0x100
+METH_FASTCALL = 0x0080
+
+
+def _layout_ok():
+    """The offsets above, checked on a live array; the native fast path is used only if they hold."""
+    a = np.zeros((2, 3))
+    base = id(a)
+
+    def rd(off, t=ctypes.c_int64):
+        return t.from_address(base + off).value
+
+    try:
+        return (rd(OFF_TYPE) == id(np.ndarray) and rd(OFF_DATA) == a.ctypes.data
+                and rd(OFF_NDIM, ctypes.c_int) == 2 and ctypes.c_int64.from_address(rd(OFF_DIMS)).value == 2
+                and rd(OFF_DESCR) == id(a.dtype) and rd(OFF_FLAGS, ctypes.c_int) & 0x101 == 0x101)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+FAST_PATH = _layout_ok()
+
+
+class _PyMethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p), ("ml_flags", ctypes.c_int),
+                ("ml_doc", ctypes.c_char_p)]
+
+
+_new_cfunction = ctypes.pythonapi.PyCFunction_NewEx
+_new_cfunction.restype = ctypes.py_object
+_new_cfunction.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
+
+
+# --------------------------------------------------------------------------------------------------
+# Module construction
+
+
+def build_module(graph, name="jaxlike_fn"):
+    """The LLVM module of ``graph`` (core + entry) and its plan."""
+    plan = GraphPlan(graph)
+    module = ir.Module(name=name)
+    module.triple = engine.TRIPLE
+    module.data_layout = engine.DATA_LAYOUT
+    emitters = emit_groups(plan, module, "g")
+    n_in, n_out = len(graph.inputs), len(graph.outputs)
+    core_ty = ir.FunctionType(emit.void, [ptr] * (n_in + n_out + 1))
+    core = ir.Function(module, core_ty, name="core")
+    for arg in core.args:
+        arg.add_attribute("noalias")
+    b = ir.IRBuilder(core.append_basic_block("entry"))
+    consts = {}
+    keep_alive = []
+
+    def pointer_of(st):
+        if st.kind == "arg":
+            return core.args[st.index]
+        if st.kind == "out":
+            return core.args[n_in + st.index]
+        if st.kind == "ws":
+            return b.gep(core.args[-1], [emit.index(st.offset)], source_etype=i8, inbounds=True)
+        if id(st) not in consts:
+            consts[id(st)] = _constant(module, b, st, len(consts), keep_alive)
+        return consts[id(st)]
+
+    emit_calls(b, emitters, pointer_of)
+    b.ret_void()
+    if FAST_PATH:
+        _emit_entry(module, core, graph, plan)
+    return module, plan, keep_alive
+
+
+def _constant(module, b, st, k, keep_alive):
+    arr = st.array
+    if arr.nbytes > CONST_INLINE:  # referenced in place: the compiled function keeps the array alive
+        keep_alive.append(arr)
+        return b.inttoptr(emit.index(arr.ctypes.data), ptr)
+    data = bytearray(arr.tobytes()) or bytearray(1)
+    gv = ir.GlobalVariable(module, ir.ArrayType(i8, len(data)), name=f"const{k}")
+    gv.initializer = ir.Constant(ir.ArrayType(i8, len(data)), data)
+    gv.global_constant = True
+    gv.linkage = "private"
+    gv.unnamed_addr = True
+    gv.align = 64
+    return gv
+
+
+def _field(b, obj, offset, typ):
+    return b.load(b.gep(obj, [emit.index(offset)], source_etype=i8, inbounds=True), typ=typ)
+
+
+def _emit_entry(module, core, graph, plan):
+    n_in, n_out = len(graph.inputs), len(graph.outputs)
+    fn = ir.Function(module, ir.FunctionType(ptr, [ptr, ptr, i64]), name="entry")
+    self_obj, args, nargs = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    fallback = fn.append_basic_block("fallback")
+    array_type = _extern_global(module, "jaxlike_PyArray_Type")
+
+    def check(cond):
+        ok = fn.append_basic_block("ok")
+        b.cbranch(cond, ok, fallback)
+        b.position_at_end(ok)
+
+    check(b.icmp_signed("==", nargs, emit.index(n_in)))
+    data = []
+    for i, var in enumerate(graph.inputs):
+        aval = var.aval
+        obj = b.load(b.gep(args, [emit.index(i)], source_etype=ptr, inbounds=True), typ=ptr)
+        check(b.icmp_unsigned("==", _field(b, obj, OFF_TYPE, ptr), array_type))
+        check(b.icmp_signed("==", _field(b, obj, OFF_NDIM, i32), ir.Constant(i32, aval.ndim)))
+        if aval.ndim:
+            dims = _field(b, obj, OFF_DIMS, ptr)
+            for d, n in enumerate(aval.shape):
+                got = b.load(b.gep(dims, [emit.index(d)], source_etype=i64, inbounds=True), typ=i64)
+                check(b.icmp_signed("==", got, emit.index(n)))
+        descr = _extern_global(module, f"jaxlike_descr_{aval.dtype.name}")
+        check(b.icmp_unsigned("==", _field(b, obj, OFF_DESCR, ptr), descr))
+        flags = b.and_(_field(b, obj, OFF_FLAGS, i32), ir.Constant(i32, NPY_C_CONTIGUOUS | NPY_ALIGNED))
+        check(b.icmp_signed("==", flags, ir.Constant(i32, NPY_C_CONTIGUOUS | NPY_ALIGNED)))
+        data.append(_field(b, obj, OFF_DATA, ptr))
+
+    # the workspace: on the stack when small, else one allocation per call
+    size = plan.workspace_size
+    heap = size > STACK_WORKSPACE
+    if heap:
+        malloc = emit.declare(module, "PyMem_RawMalloc", ptr, [i64])
+        ws = b.call(malloc, [emit.index(size)])
+        with b.if_then(b.icmp_unsigned("==", ws, ir.Constant(ptr, None)), likely=False):
+            b.ret(b.call(emit.declare(module, "PyErr_NoMemory", ptr, []), []))
+    else:
+        ws = b.alloca(ir.ArrayType(i8, max(size, 1)), name="workspace")
+        ws.align = 64
+
+    new_array = emit.declare(module, "jaxlike_PyArray_New", ptr,
+                             [ptr, i32, ptr, i32, ptr, ptr, i32, i32, ptr])
+    decref = emit.declare(module, "Py_DecRef", emit.void, [ptr])
+    null = ir.Constant(ptr, None)
+    outs, out_data = [], []
+    for j, atom in enumerate(graph.outputs):
+        aval = atom.aval
+        if aval.ndim:
+            dims_ty = ir.ArrayType(i64, aval.ndim)
+            gv = ir.GlobalVariable(module, dims_ty, name=f"out_dims{j}")
+            gv.initializer = ir.Constant(dims_ty, list(aval.shape))
+            gv.global_constant = True
+            gv.linkage = "private"
+            dims = gv
+        else:
+            dims = null
+        obj = b.call(new_array, [array_type, ir.Constant(i32, aval.ndim), dims,
+                                 ir.Constant(i32, aval.dtype.num), null, null, ir.Constant(i32, 0),
+                                 ir.Constant(i32, 0), null])
+        with b.if_then(b.icmp_unsigned("==", obj, null), likely=False):
+            for prev in outs:
+                b.call(decref, [prev])
+            if heap:
+                b.call(emit.declare(module, "PyMem_RawFree", emit.void, [ptr]), [ws])
+            b.ret(null)
+        outs.append(obj)
+        out_data.append(_field(b, obj, OFF_DATA, ptr))
+    b.call(core, data + out_data + [ws])
+    if heap:
+        b.call(emit.declare(module, "PyMem_RawFree", emit.void, [ptr]), [ws])
+    if n_out == 1:
+        b.ret(outs[0])
+    else:
+        tup = b.call(emit.declare(module, "PyTuple_New", ptr, [i64]), [emit.index(n_out)])
+        with b.if_then(b.icmp_unsigned("==", tup, null), likely=False):
+            for obj in outs:
+                b.call(decref, [obj])
+            b.ret(null)
+        set_item = emit.declare(module, "PyTuple_SetItem", i32, [ptr, i64, ptr])
+        for j, obj in enumerate(outs):
+            b.call(set_item, [tup, emit.index(j), obj])  # steals the reference
+        b.ret(tup)
+
+    b.position_at_end(fallback)
+    vectorcall = emit.declare(module, "PyObject_Vectorcall", ptr, [ptr, ptr, i64, ptr])
+    b.ret(b.call(vectorcall, [self_obj, args, nargs, null]))
+
+
+def _extern_global(module, name):
+    gv = module.globals.get(name)
+    if gv is None:
+        gv = ir.GlobalVariable(module, i8, name=name)
+        gv.linkage = "external"
+    return gv
+
+
+# --------------------------------------------------------------------------------------------------
+# The compiled function
+
+
+class CompiledGraph:
+    """A Graph compiled to machine code: ``run(arrays)`` (checked by the caller) and native callables."""
+
+    def __init__(self, graph, graph_text=None):
+        self.graph = graph
+        self.in_avals = [v.aval for v in graph.inputs]
+        self.out_avals = [a.aval for a in graph.outputs]
+        module, self.plan, self._keep_alive = build_module(graph)
+        self.llvm_ir_unoptimized = str(module)
+        text = graph_text if graph_text is not None else str(graph)
+        self.module = engine.compile_ir(self.llvm_ir_unoptimized, text)
+        n = len(self.in_avals) + len(self.out_avals) + 1
+        self._core = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * n)(self.module.address("core"))
+        self._entry_address = self.module.address("entry") if FAST_PATH else None
+        self.workspace_size = self.plan.workspace_size
+        self.num_groups = len(self.plan.groups)
+
+    @property
+    def llvm_ir(self):
+        return self.module.optimized_ir
+
+    def asm(self):
+        return self.module.asm()
+
+    def run(self, arrays):
+        """Run on C-contiguous, aligned arrays of exactly the compiled shapes and dtypes (the slow path)."""
+        outs = [np.empty(a.shape, a.dtype) for a in self.out_avals]
+        ws = np.empty(self.workspace_size + 64, np.uint8)
+        ws_ptr = ws.ctypes.data + (-ws.ctypes.data) % 64
+        self._core(*[a.ctypes.data for a in arrays], *[o.ctypes.data for o in outs], ws_ptr)
+        return outs
+
+    def native(self, fallback, name="jaxlike_fn"):
+        """A builtin calling ``entry``; on a mismatch it calls ``fallback(*args)``."""
+        if self._entry_address is None:
+            return fallback
+        return NativeFunction(self, fallback, name).function
+
+
+class NativeFunction:
+    """Keeps the PyMethodDef, the fallback and the machine code alive as long as the builtin lives."""
+
+    def __init__(self, compiled, fallback, name):
+        self.compiled = compiled
+        self.fallback = fallback
+        self._name = name.encode() if isinstance(name, str) else name
+        self._def = _PyMethodDef(self._name, compiled._entry_address, METH_FASTCALL, None)
+        # the builtin's self is this object: PyObject_Vectorcall(self, ...) lands in __call__
+        self.function = _new_cfunction(ctypes.addressof(self._def), self, None)
+
+    def __call__(self, *args):
+        return self.fallback(*args)
+
+
+def check_and_convert(args, in_avals, paths, what="argument"):
+    """Arguments made into arrays of exactly ``in_avals``, converting what converts safely.
+
+    Converts lists, Python scalars, non-contiguous or unaligned arrays and dtypes that cast safely; any
+    other mismatch raises a TypeError naming the argument, what was expected and the fix.
+    """
+    if len(args) != len(in_avals):
+        raise TypeError(f"the compiled function takes {len(in_avals)} array arguments, got {len(args)}")
+    out = []
+    for arg, aval, path in zip(args, in_avals, paths, strict=True):
+        name = f"{what} {path}" if path else what
+        if isinstance(arg, np.ndarray):
+            arr = arg
+        elif isinstance(arg, (bool, int, float, np.generic, list, tuple)):
+            try:
+                arr = np.asarray(arg)
+            except Exception as e:  # noqa: BLE001  (a ragged list, for example)
+                raise TypeError(f"{name} could not be converted to an array: {e}") from None
+            if dtypes.weak_kind(arg) is not None:  # a Python scalar takes the compiled dtype
+                arr = arr.astype(aval.dtype) if np.can_cast(arr, aval.dtype, "same_kind") else arr
+        elif hasattr(arg, "__array__") and not hasattr(arg, "trace"):
+            arr = np.asarray(arg)
+        else:
+            raise TypeError(f"{name} is a {type(arg).__name__}, not an array; the compiled function "
+                            f"expects {aval.str_short()} ({aval.dtype} of shape {aval.shape})")
+        if arr.shape != aval.shape:
+            raise TypeError(f"{name} has shape {arr.shape} but the function was compiled for shape "
+                            f"{aval.shape} ({aval.str_short()}); pass an array of that shape, or call the "
+                            "jitted function (not a compiled one), which compiles for each new shape")
+        if arr.dtype != aval.dtype:
+            if not np.can_cast(arr.dtype, aval.dtype, "safe"):
+                raise TypeError(f"{name} has dtype {arr.dtype} but the function was compiled for "
+                                f"{aval.dtype} ({aval.str_short()}); convert it with "
+                                f".astype(np.{aval.dtype.name})")
+            arr = arr.astype(aval.dtype)
+        if not (arr.flags.c_contiguous and arr.flags.aligned):
+            arr = np.array(arr, order="C", copy=True)
+        out.append(arr)
+    return out
