@@ -330,6 +330,24 @@ def test_round_trip(name):
         assert np.asarray(a).dtype == np.asarray(b).dtype
 
 
+DERIVED = ["design", "unary-f64", "binary", "broadcasting", "scalars", "reduce", "shapes", "consts",
+           "integer_pow"]
+
+
+@pytest.mark.parametrize("name", DERIVED)
+def test_round_trip_of_derived_graphs(name):
+    from jaxlike.ir.batching import batch_graph
+    from jaxlike.ir.jvp import jvp_graph
+    from jaxlike.ir.simplify import simplify
+
+    fun, avals = CASES[name]
+    graph = trace(fun, *avals)
+    derivative = jvp_graph(graph, [True] * len(avals))
+    round_trip(derivative)
+    round_trip(simplify(derivative))
+    round_trip(batch_graph(graph, [0] * len(avals), 2))
+
+
 def test_big_graph_prints_parses_and_verifies():
     n = 10_000
 
