@@ -187,6 +187,18 @@ def test_multiple_outputs(test_prims):
     assert len(parsed.eqns[0].outputs) == 2
 
 
+def test_equation_without_outputs():
+    sink = ir.Primitive("test_text_sink", family="test", multiple_results=True)
+    try:
+        sink.shape_rule = lambda *avals: []
+        graph = trace(lambda x: (sink.bind(x, 2.0), [x])[1], ((3,), f64))
+        assert str(graph) == "{ lambda ; a:f64[3]. let\n     = test_text_sink a 2.0\n  in (a,) }"
+        parsed = round_trip(graph)
+        assert parsed.eqns[0].outputs == [] and len(parsed.eqns[0].inputs) == 2
+    finally:
+        ir.PRIMITIVES.pop("test_text_sink", None)
+
+
 def test_nested_graph(test_prims):
     call, _, _ = test_prims
     body = trace(lambda u, v: [unary.sin(u) * v + 2.0], ((3,), f64), ((), f64))
