@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
+import jaxlike
 from jaxlike.ir import PRIMITIVES, eval_graph, trace_graph
 from jaxlike.ir.core import AVal
 from jaxlike.ir.primitive import NONLINEAR, RULES, Linear, Zero, is_zero, not_mapped
@@ -253,6 +254,20 @@ def _placements(case):
     return [dims for dims in itertools.product(*options) if any(d is not not_mapped for d in dims)]
 
 
+def _batched_args(base, examples, dims, size):
+    """Operand i stacked along dims[i] over the examples, or base[i] where it is not mapped."""
+    batched = []
+    for i, d in enumerate(dims):
+        if d is not_mapped:
+            batched.append(base[i])
+        elif size:
+            batched.append(np.stack([ex[i] for ex in examples], axis=d))
+        else:
+            shape = base[i].shape
+            batched.append(np.zeros(shape[:d] + (0,) + shape[d:], base[i].dtype))
+    return batched
+
+
 def batch_of_rule(case, args, dims):
     out_dim = []
 
@@ -274,15 +289,7 @@ def test_batching(case):
         sizes = (3, 0) if all(d in (not_mapped, 0) for d in dims) else (3,)
         for size in sizes:
             examples = [case.make_args(rng) for _ in range(size)]
-            batched = []
-            for i, d in enumerate(dims):
-                if d is not_mapped:
-                    batched.append(base[i])
-                elif size:
-                    batched.append(np.stack([ex[i] for ex in examples], axis=d))
-                else:
-                    shape = base[i].shape
-                    batched.append(np.zeros(shape[:d] + (0,) + shape[d:], base[i].dtype))
+            batched = _batched_args(base, examples, dims, size)
             out, out_dim = batch_of_rule(case, batched, dims)
             what = f"{case.id} dims={dims} size={size}: "
             assert out_dim is not not_mapped, what + "a batched operand gives a batched result"
@@ -295,3 +302,91 @@ def test_batching(case):
             else:
                 shape = out_aval.shape[:out_dim] + (0,) + out_aval.shape[out_dim:]
                 assert np.shape(out) == shape and np.asarray(out).dtype == out_aval.dtype, what
+
+
+# --------------------------------------------------------------------------------------------------
+# The same checks through the passes: jaxlike.jvp, jaxlike.vjp and jaxlike.vmap on the one-primitive
+# function of each case (tracing, the jvp pass, partial evaluation, transpose, batching and simplify)
+
+
+def function_of(case):
+    def f(*xs):
+        return case.prim.bind(*xs, **case.params)
+    f.__name__ = case.prim.name
+    return f
+
+
+def _random_tangents(case, args, rng):
+    return [rng.standard_normal(a.shape).astype(a.dtype) if a.dtype.kind == "f" else np.zeros_like(a)
+            for a in args]
+
+
+@pytest.mark.parametrize("case", cases_for("jvp", [c for c in CASES if c.args]))
+def test_jvp_pass_against_central_differences(case):
+    rng = np.random.default_rng(case.seed + 4)
+    args = case.make_args()
+    tangents = _random_tangents(case, args, rng)
+    aval = case.out_aval()
+    out, t_out = jaxlike.jvp(function_of(case), args, tangents)
+    assert_same(out, case.prim.impl(*args, **case.params), dtype=aval.dtype, what="primal: ")
+    assert np.shape(t_out) == aval.shape
+    if case.derivative == "zero" or aval.dtype.kind != "f":
+        assert not np.any(np.asarray(t_out)), f"{case.id}: the tangent must be zero"
+    elif case.derivative == "fd":
+        floats = [t if a.dtype.kind == "f" else None for a, t in zip(args, tangents)]
+        expected = central_difference(case, args, floats)
+        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+        tol = 2e-3 if aval.dtype == F32 else 1e-6
+        assert_same(t_out, expected, dtype=aval.dtype, rtol=tol, atol=tol * scale, what=f"{case.id} jvp: ")
+
+
+VJP_CASES = [c for c in CASES if c.args and c.out_aval().dtype.kind == "f" and c.derivative != "skip"
+             and any(g.dtype.kind == "f" for g in c.args)]
+
+
+@pytest.mark.parametrize("case", cases_for("vjp", VJP_CASES))
+def test_vjp_pass_dot_product_identity(case):
+    """<ct, J t> (forward mode) == <J^T ct, t> (reverse mode), for random t and ct."""
+    rng = np.random.default_rng(case.seed + 5)
+    args = case.make_args()
+    aval = case.out_aval()
+    tangents = _random_tangents(case, args, rng)
+    ct = rng.standard_normal(aval.shape).astype(aval.dtype)
+    out, f_vjp = jaxlike.vjp(function_of(case), *args)
+    assert_same(out, case.prim.impl(*args, **case.params), dtype=aval.dtype, what="primal: ")
+    cts = f_vjp(ct)
+    assert len(cts) == len(args)
+    for c, a in zip(cts, args):
+        assert np.shape(c) == a.shape, f"{case.id}: cotangent shape {np.shape(c)} for {a.shape}"
+        if a.dtype.kind == "f":
+            assert np.asarray(c).dtype == a.dtype
+    if case.derivative == "zero":
+        assert not any(np.any(np.asarray(c)) for c in cts), f"{case.id}: the cotangents must be zero"
+        return
+    _, jt = jaxlike.jvp(function_of(case), args, tangents)
+    lhs = np.vdot(ct.astype(F64), np.asarray(jt, F64))
+    rhs = sum(np.vdot(np.asarray(c, F64), t.astype(F64)) for c, t, a in zip(cts, tangents, args)
+              if a.dtype.kind == "f")
+    low = F32 in [aval.dtype] + [a.dtype for a in args]
+    tol = 1e-4 if low else 1e-10
+    assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs)), f"{case.id}: {lhs} != {rhs}"
+
+
+@pytest.mark.parametrize("case", cases_for("batch", [c for c in CASES if c.args]))
+def test_vmap_pass_against_a_loop(case):
+    rng = np.random.default_rng(case.seed + 6)
+    base = case.make_args(rng)
+    aval = case.out_aval()
+    f = function_of(case)
+    for dims in _placements(case):
+        for size in (3, 0) if all(d in (not_mapped, 0) for d in dims) else (3,):
+            examples = [case.make_args(rng) for _ in range(size)]
+            batched = _batched_args(base, examples, dims, size)
+            out = jaxlike.vmap(f, in_axes=tuple(dims))(*batched)
+            what = f"{case.id} in_axes={dims} size={size}: "
+            per_example = [[ex[i] if d is not not_mapped else base[i] for i, d in enumerate(dims)]
+                           for ex in examples]
+            expected = (np.stack([case.prim.impl(*xs, **case.params) for xs in per_example]) if size
+                        else np.zeros((0,) + aval.shape, aval.dtype))
+            assert_same(out, expected, dtype=aval.dtype, rtol=1e-5 if aval.dtype == F32 else 1e-12,
+                        what=what)
