@@ -1,0 +1,341 @@
+"""The LLVM backend against the interpreter: every primitive case of prim_cases.py, every dtype, 0-d and
+size-0 arrays, NaN and +-inf, integer corner cases; fusion, workspace reuse and the native entry point.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from jaxlike.codegen import LOWERINGS, compile_graph
+from jaxlike.codegen.loops import GraphPlan
+from jaxlike.ir import PRIMITIVES, eval_graph, trace_graph
+from jaxlike.ir.core import AVal
+from jaxlike.ir.prims import binary, unary
+
+from prim_cases import CASES, F32
+
+ALL_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.uint32, np.bool_]
+
+
+def assert_same(actual, expected, what=""):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype}, expected {expected.dtype}"
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
+    if actual.dtype.kind == "f":
+        tol = 1e-5 if actual.dtype == F32 else 1e-12
+        np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+def graph_of(fun, avals):
+    graph, captured = trace_graph(fun, avals)
+    assert not captured
+    return graph
+
+
+def compile_and_compare(graph, args, what=""):
+    """Compiled (both call paths) against eval_graph on the same arguments."""
+    compiled = compile_graph(graph)
+    expected = eval_graph(graph, *args)
+    got = compiled.run([np.ascontiguousarray(a) for a in args])
+    for g, e in zip(got, expected, strict=True):
+        assert_same(g, e, what)
+    native = compiled.native(lambda *a: pytest.fail("the native entry fell back on valid arguments"))
+    out = native(*args)
+    out = [out] if len(graph.outputs) == 1 else list(out)
+    for g, e in zip(out, expected, strict=True):
+        assert_same(g, e, what + " (native)")
+    return compiled
+
+
+def prim_graph(case):
+    return graph_of(lambda *xs: [case.prim.bind(*xs, **case.params)], case.in_avals)
+
+
+# --------------------------------------------------------------------------------------------------
+# The table
+
+
+def test_every_primitive_has_a_lowering():
+    missing = [name for name in PRIMITIVES if name not in LOWERINGS]
+    assert not missing, f"primitives without a row in codegen.lowering.LOWERINGS: {missing}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_primitive_matches_interpreter(case):
+    compile_and_compare(prim_graph(case), case.make_args(), case.id)
+
+
+def _with_specials(args, rng):
+    out = []
+    for a in args:
+        a = np.array(a)
+        if a.dtype.kind == "f" and a.size:
+            flat = a.reshape(-1)
+            picks = rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], flat.size)
+            mask = rng.random(flat.size) < 0.5
+            flat[mask] = picks[mask]
+        out.append(a)
+    return out
+
+
+FLOAT_CASES = [c for c in CASES if any(g.dtype.kind == "f" for g in c.args)
+               and LOWERINGS[c.prim.name].kind in ("elementwise", "reduce")]
+
+
+@pytest.mark.parametrize("case", FLOAT_CASES, ids=lambda c: c.id)
+def test_nan_and_inf_match_interpreter(case):
+    rng = np.random.default_rng(case.seed)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        compile_and_compare(prim_graph(case), _with_specials(case.make_args(), rng), case.id)
+
+
+# --------------------------------------------------------------------------------------------------
+# Dtypes, shapes, integer corner cases
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_every_dtype_through_a_fused_chain(dtype):
+    dt = np.dtype(dtype)
+
+    def fun(x, y):
+        if dt.kind == "b":
+            return [binary.and_(binary.or_(x, y), unary.not_(y)), binary.eq(x, y)]
+        if dt.kind == "f":
+            return [binary.max_(x * y + x, y), binary.lt(x, y)]
+        return [binary.max_(x * y + x, y), binary.lt(x, y)]
+
+    rng = np.random.default_rng(1)
+    args = [np.asarray(rng.integers(0, 5, (3, 4)), dt), np.asarray(rng.integers(0, 5, (3, 4)), dt)]
+    compile_and_compare(graph_of(fun, [AVal((3, 4), dt)] * 2), args, dt.name)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (0, 3), (3, 0), (1,), (2, 1, 3)], ids=str)
+def test_zero_d_and_size_zero(shape):
+    import jaxlike.numpy as jnp
+
+    def fun(x):
+        return [jnp.exp(x) * 2.0, jnp.sum(x), jnp.max(x, axis=-1, initial=-np.inf) if len(shape) else x]
+
+    x = np.random.default_rng(0).uniform(size=shape)
+    compile_and_compare(graph_of(fun, [AVal(shape, np.float64)]), [x], str(shape))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32], ids=lambda d: np.dtype(d).name)
+def test_integer_division_by_zero_and_int_min(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([7, -7, 0, info.min, info.min, info.max, 5, 1], dtype=dtype) if info.min else np.array(
+        [7, 0, info.max, 5, 1, 3, 9, 2], dtype=dtype)
+    y = np.array([0, 2, 0, -1, 0, -1, 3, 0], dtype=np.int64).astype(dtype)
+    graph = graph_of(lambda a, b: [binary.div(a, b), binary.rem(a, b)], [AVal(x.shape, x.dtype)] * 2)
+    compiled = compile_graph(graph)
+    q, r = compiled.run([x, y])
+    expected_q, expected_r = eval_graph(graph, x, y)
+    ok = np.abs(x.astype(np.float64)) < 2 ** 52  # the interpreter divides in float64 beyond that
+    assert_same(q[ok], expected_q[ok], "div")
+    assert_same(r, expected_r, "rem")
+    if info.min:
+        assert q[3] == info.min  # INT_MIN / -1 wraps, never traps
+
+
+@pytest.mark.parametrize("dst", [np.int32, np.int64, np.uint32, np.bool_], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("src", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_float_to_int_conversion_of_nan_and_out_of_range(src, dst):
+    x = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 2.0 ** 31, -2.0 ** 31, 2.0 ** 32, -1.5, 3.7, -0.0,
+                  2.0 ** 63, -2.0 ** 63], dtype=src)
+    from jaxlike.ir.builder import convert
+    graph = graph_of(lambda a: [convert(a, dst)], [AVal(x.shape, x.dtype)])
+    with np.errstate(invalid="ignore"):
+        compile_and_compare(graph, [x], f"{np.dtype(src)}->{np.dtype(dst)}")
+
+
+def test_max_and_min_propagate_nan_like_numpy():
+    x = np.array([np.nan, 1.0, np.nan, -np.inf, 0.0])
+    y = np.array([1.0, np.nan, np.nan, np.inf, -0.0])
+    graph = graph_of(lambda a, b: [binary.max_(a, b), binary.min_(a, b)], [AVal((5,), np.float64)] * 2)
+    mx, mn = compile_graph(graph).run([x, y])
+    np.testing.assert_array_equal(mx, np.maximum(x, y))
+    np.testing.assert_array_equal(mn, np.minimum(x, y))
+
+
+# --------------------------------------------------------------------------------------------------
+# Fusion and the workspace
+
+
+def test_elementwise_chain_is_one_loop():
+    def fun(x, y):
+        return [unary.exp(unary.sin(x) * y + 1.0) - y]
+    graph = graph_of(fun, [AVal((64,), np.float64)] * 2)
+    assert len(GraphPlan(graph).groups) == 1
+    rng = np.random.default_rng(0)
+    compile_and_compare(graph, [rng.uniform(size=64), rng.uniform(size=64)])
+
+
+def test_reduction_fuses_with_its_producer_and_epilogue():
+    import jaxlike.numpy as jnp
+
+    def fun(x):
+        return [jnp.sum(jnp.exp(x) * x, axis=1) / 3.0]
+    graph = graph_of(fun, [AVal((5, 3), np.float64)])
+    plan = GraphPlan(graph)
+    assert len(plan.groups) == 1 and plan.workspace_size == 0
+    compile_and_compare(graph, [np.random.default_rng(0).uniform(size=(5, 3))])
+
+
+def test_broadcast_and_transpose_are_read_through_not_materialised():
+    import jaxlike.numpy as jnp
+
+    def fun(x, v):
+        return [jnp.tanh(x.T + v) * 2.0]
+    graph = graph_of(fun, [AVal((4, 3), np.float64), AVal((4,), np.float64)])
+    plan = GraphPlan(graph)
+    assert len(plan.groups) == 1 and plan.workspace_size == 0
+    rng = np.random.default_rng(0)
+    compile_and_compare(graph, [rng.uniform(size=(4, 3)), rng.uniform(size=4)])
+
+
+def test_workspace_slots_are_reused_once_dead():
+    from jaxlike.ir.prims.reduce import cumsum
+
+    def fun(x):
+        for _ in range(6):  # each cumsum is a kernel: a materialised temporary
+            x = cumsum(x, 0, False) * 0.5
+        return [x]
+    graph = graph_of(fun, [AVal((256,), np.float64)])
+    plan = GraphPlan(graph)
+    temporaries = sum(1 for st in {id(s): s for s in plan.storage.values()}.values() if st.kind == "ws")
+    assert temporaries >= 5
+    assert plan.workspace_size <= 3 * 256 * 8 + 3 * 64  # far fewer bytes than one slot per temporary
+    compile_and_compare(graph, [np.random.default_rng(0).uniform(size=256)])
+
+
+def test_graph_outputs_that_are_inputs_literals_or_repeated():
+    graph = graph_of(lambda x: [x, 2.0, x * 2.0, x * 2.0], [AVal((3,), np.float64)])
+    graph.outputs[3] = graph.outputs[2]  # the same var twice
+    compile_and_compare(graph, [np.arange(3.0)])
+
+
+def test_large_constants_and_small_constants():
+    big, small = np.arange(20000.0), np.arange(3.0)
+    graph = graph_of(lambda x: [x + big, x[:3] * small if False else small * 2.0], [AVal((20000,), np.float64)])
+    compile_and_compare(graph, [np.ones(20000)])
+
+
+def test_ten_thousand_equations_compile():
+    def fun(x):
+        for i in range(5000):
+            x = unary.sin(x) * 1.0001 if i % 2 else x + 0.5
+        return [x]
+    t0 = time.perf_counter()
+    graph = graph_of(fun, [AVal((4,), np.float64)])
+    assert len(graph.eqns) >= 7500
+    compiled = compile_graph(graph)
+    elapsed = time.perf_counter() - t0
+    x = np.arange(4.0)
+    np.testing.assert_allclose(compiled.run([x])[0], eval_graph(graph, x)[0], rtol=1e-9)
+    print(f"{len(graph.eqns)} equations traced and compiled in {elapsed:.2f} s")
+
+
+def test_many_unfusable_equations_compile():
+    from jaxlike.ir.prims.reduce import cumsum
+
+    def fun(x):
+        for _ in range(300):
+            x = cumsum(x, 0, False) * 0.001
+        return [x]
+    graph = graph_of(fun, [AVal((3,), np.float64)])
+    compile_and_compare(graph, [np.ones(3)])
+
+
+# --------------------------------------------------------------------------------------------------
+# The native entry point
+
+
+@pytest.fixture(scope="module")
+def scale():
+    graph = graph_of(lambda x, y: [x * 2.0 + y, unary.exp(y)], [AVal((2, 3), np.float64), AVal((), np.float64)])
+    return compile_graph(graph)
+
+
+@pytest.mark.parametrize("bad", ["dtype", "rank", "shape", "non-array", "non-contiguous", "nargs", "subclass",
+                                 "byteswapped", "readonly"])
+def test_native_entry_hands_mismatches_to_the_fallback(scale, bad):
+    calls = []
+
+    def fallback(*args):
+        calls.append(args)
+        return "fallback"
+    fn = scale.native(fallback)
+    x, y = np.ones((2, 3)), np.float64(1.0)
+    y = np.asarray(y)
+    bad_args = {
+        "dtype": (x.astype(np.float32), y), "rank": (np.ones(6), y), "shape": (np.ones((3, 2)), y),
+        "non-array": ([[1.0] * 3] * 2, y), "non-contiguous": (np.ones((2, 6))[:, ::2], y),
+        "nargs": (x,), "subclass": (np.ones((2, 3)).view(np.matrix), y),
+        "byteswapped": (x.astype(">f8"), y), "readonly": None,
+    }[bad]
+    if bad == "readonly":  # read-only arrays are fine: the function never writes its inputs
+        x.setflags(write=False)
+        out = fn(x, y)
+        np.testing.assert_array_equal(out[0], x * 2 + 1)
+        return
+    assert fn(*bad_args) == "fallback"
+    assert len(calls) == 1
+
+
+def test_native_entry_returns_fresh_arrays(scale):
+    fn = scale.native(lambda *a: None)
+    x, y = np.ones((2, 3)), np.asarray(0.5)
+    a, b = fn(x, y)
+    c, d = fn(x, y)
+    assert a is not c and not np.shares_memory(a, c)
+    np.testing.assert_array_equal(a, x * 2 + 0.5)
+    assert b.shape == () and b == np.exp(0.5)
+
+
+def test_native_entry_propagates_fallback_errors(scale):
+    def fallback(*args):
+        raise ValueError("from the fallback")
+    fn = scale.native(fallback)
+    with pytest.raises(ValueError, match="from the fallback"):
+        fn(1, 2)
+
+
+def test_compiled_function_is_safe_on_many_threads():
+    def fun(x):
+        return [unary.cos(x) * x + 1.0]
+    graph = graph_of(fun, [AVal((1000,), np.float64)])
+    from jaxlike.ir.prims.reduce import cumsum  # a kernel, so the workspace is used
+    graph = graph_of(lambda x: [cumsum(unary.cos(x) * x, 0, False) + 1.0], [AVal((1000,), np.float64)])
+    compiled = compile_graph(graph)
+    fn = compiled.native(lambda *a: None)
+    errors = []
+
+    def worker(seed):
+        x = np.random.default_rng(seed).uniform(size=1000)
+        expected = eval_graph(graph, x)[0]
+        for _ in range(200):
+            if not np.allclose(fn(x), expected):
+                errors.append(seed)
+                return
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_llvm_failure_is_an_internal_compiler_error():
+    from jaxlike.codegen import engine
+    from jaxlike.errors import InternalCompilerError
+    with pytest.raises(InternalCompilerError, match="saved to") as info:
+        engine.compile_ir("define void @f() {\n  ret i32 0\n}\n", "{ lambda ; . let in () }")
+    path = str(info.value).split("saved to ")[1].split(" ")[0]
+    assert "ret i32 0" in open(path).read()
