@@ -489,7 +489,11 @@ class GroupEmitter:
             row = LOWERINGS[eqn.prim.name]
             out = eqn.outputs[0]
             if row.kind == "elementwise":
-                self.regs[out] = row.fn(b, eqn, [self.load(a, idx) for a in eqn.inputs])
+                value = row.fn(b, eqn, [self.load(a, idx) for a in eqn.inputs])
+                if eqn.prim.multiple_results:
+                    self.regs.update(zip(eqn.outputs, value, strict=True))
+                    continue
+                self.regs[out] = value
             elif row.kind == "reduce":  # a reduction over no axes is the identity
                 self.regs[out] = self.load(eqn.inputs[0], idx)
             else:  # a view evaluated at the loop's index

@@ -518,6 +518,44 @@ def _dot_general(k, eqn):
 
 
 # --------------------------------------------------------------------------------------------------
+# Random bits: Threefry-2x32, 20 rounds, on uint32 in registers
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _threefry_values(b, k0, k1, x0, x1):
+    u32 = emit.i32
+    ks = (k0, k1, b.xor(b.xor(k0, k1), ir.Constant(u32, 0x1BD11BDA)))
+    x0, x1 = b.add(x0, ks[0]), b.add(x1, ks[1])
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x0 = b.add(x0, x1)
+            x1 = b.or_(b.shl(x1, ir.Constant(u32, r)), b.lshr(x1, ir.Constant(u32, 32 - r)))
+            x1 = b.xor(x1, x0)
+        x0 = b.add(x0, ks[(i + 1) % 3])
+        x1 = b.add(b.add(x1, ks[(i + 2) % 3]), ir.Constant(u32, i + 1))
+    return x0, x1
+
+
+def _threefry2x32(b, eqn, args):
+    return list(_threefry_values(b, *args))
+
+
+def _random_bits(v, eqn, idx):
+    b = v.b
+    shape = tuple(eqn.params["shape"])
+    nbatch = len(idx) - len(shape)
+    batch = list(idx[:nbatch])
+    flat = emit.linear_index(b, idx[nbatch:], shape)
+    hi = b.trunc(b.lshr(flat, emit.index(32)), emit.i32)
+    lo = b.trunc(flat, emit.i32)
+    k0 = v.load(0, batch + [emit.index(0)])
+    k1 = v.load(0, batch + [emit.index(1)])
+    y0, y1 = _threefry_values(b, k0, k1, hi, lo)
+    return b.xor(y0, y1)
+
+
+# --------------------------------------------------------------------------------------------------
 # The table
 
 LOWERINGS = {
@@ -566,6 +604,9 @@ LOWERINGS = {
     "scatter_add": Kernel(_scatter(accumulate=True)),
     # linalg
     "dot_general": Kernel(_dot_general),
+    # random
+    "threefry2x32": Elementwise(_threefry2x32),  # two results
+    "random_bits": View(_random_bits),
     # misc
     "iota": View(_iota),
     "stop_gradient": Elementwise(lambda b, eqn, args: args[0]),
