@@ -303,6 +303,8 @@ def check_and_convert(args, in_avals, paths, what="argument"):
         else:
             raise TypeError(f"{name} is a {type(arg).__name__}, not an array; the compiled function "
                             f"expects {aval.str_short()} ({aval.dtype} of shape {aval.shape})")
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         if arr.shape != aval.shape:
             raise TypeError(f"{name} has shape {arr.shape} but the function was compiled for shape "
                             f"{aval.shape} ({aval.str_short()}); pass an array of that shape, or call the "

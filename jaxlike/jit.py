@@ -60,6 +60,8 @@ def _as_array(leaf, path):
         raise TypeError(f"argument {path or '(top)'} of type {type(leaf).__name__} is not a valid jaxlike "
                         "type: pass arrays, Python scalars or pytrees (tuples, lists, dicts) of them, or "
                         "mark the argument static with static_argnums / static_argnames")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     try:
         dt = dtypes.canonical(arr.dtype)
     except TypeError as e:

@@ -1,0 +1,237 @@
+"""jit: caching and re-tracing, static arguments, pytrees, the staged API, dumps, threads, bad inputs,
+and transforms tracing through a jitted function.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+import jaxlike
+import jaxlike.numpy as jnp
+from jaxlike.errors import TracerBoolConversionError
+from jaxlike.jit import jit
+
+
+def test_matches_python_and_does_not_retrace():
+    @jit
+    def f(x, y):
+        return jnp.sin(x) * y + jnp.sum(x * x)
+
+    x, y = np.linspace(0, 1, 5), np.arange(5.0)
+    expected = np.sin(x) * y + np.sum(x * x)
+    for _ in range(3):
+        np.testing.assert_allclose(f(x, y), expected, rtol=1e-12)
+    assert f.trace_count() == 1
+    f(x.astype(np.float32), y.astype(np.float32))  # a new signature traces once more
+    f(x.astype(np.float32), y.astype(np.float32))
+    assert f.trace_count() == 2
+
+
+def test_new_shape_retraces_and_old_one_still_works():
+    f = jit(lambda x: x * 2.0)
+    a, b = np.ones(3), np.ones(4)
+    np.testing.assert_array_equal(f(a), 2 * a)
+    np.testing.assert_array_equal(f(b), 2 * b)
+    np.testing.assert_array_equal(f(a), 2 * a)  # the native entry of (4,) falls back to the cache
+    assert f.trace_count() == 2
+
+
+def test_wraps_the_function():
+    def my_function(x):
+        """Docs."""
+        return x
+    f = jit(my_function)
+    assert f.__name__ == "my_function" and f.__doc__ == "Docs." and f.__wrapped__ is my_function
+
+
+def test_pytrees_in_and_out():
+    @jit
+    def f(params, x):
+        return {"y": params["w"] * x + params["b"], "parts": (x, params["b"])}
+
+    params = {"w": np.array([1.0, 2.0]), "b": np.array(0.5)}
+    out = f(params, np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(out["y"], [3.5, 8.5])
+    np.testing.assert_array_equal(out["parts"][0], [3.0, 4.0])
+    assert out["parts"][1].shape == ()
+
+
+def test_keyword_arguments_and_python_scalars():
+    @jit
+    def f(x, scale=1.0):
+        return x * scale
+
+    np.testing.assert_array_equal(f(np.ones(2), scale=3.0), [3.0, 3.0])
+    np.testing.assert_array_equal(f(np.ones(2), 4.0), [4.0, 4.0])
+    np.testing.assert_array_equal(f(np.ones(2), 5.0), [5.0, 5.0])
+    assert f.trace_count() == 2  # by keyword and by position are two structures, as in JAX
+
+
+def test_static_argnums_and_argnames():
+    @jit
+    def plain(x, n):
+        return x * n
+
+    def power(x, n):
+        for _ in range(n):  # Python control flow on a static value
+            x = x * 2.0
+        return x
+
+    f = jit(power, static_argnums=1)
+    np.testing.assert_array_equal(f(np.ones(2), 3), [8.0, 8.0])
+    np.testing.assert_array_equal(f(np.ones(2), 3), [8.0, 8.0])
+    np.testing.assert_array_equal(f(np.ones(2), 1), [2.0, 2.0])
+    assert f.trace_count() == 2
+    g = jit(power, static_argnames="n")
+    np.testing.assert_array_equal(g(np.ones(2), n=2), [4.0, 4.0])
+    np.testing.assert_array_equal(g(np.ones(2), 2), [4.0, 4.0])  # static by position too
+    np.testing.assert_array_equal(plain(np.ones(2), 3), [3.0, 3.0])
+
+
+def test_unhashable_static_argument_is_a_clear_type_error():
+    f = jit(lambda x, axes: jnp.sum(x, axis=axes), static_argnums=1)
+    with pytest.raises(TypeError, match="Non-hashable static arguments"):
+        f(np.ones((2, 2)), [0])
+    np.testing.assert_array_equal(f(np.ones((2, 2)), (0,)), [2.0, 2.0])
+
+
+def test_python_control_flow_on_a_traced_value_raises():
+    @jit
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(TracerBoolConversionError, match="static_argnums"):
+        f(np.float64(1.0))
+    np.testing.assert_array_equal(jit(f, static_argnums=0)(1.0), 1.0)
+
+
+def test_inside_grad_and_vmap_jit_traces_through():
+    f = jit(lambda x: jnp.sum(jnp.sin(x) * x))
+    x = np.linspace(0, 1, 4)
+    np.testing.assert_allclose(jaxlike.grad(f)(x), np.cos(x) * x + np.sin(x), rtol=1e-12)
+    g = jit(lambda x: jnp.sin(x) * 2.0)
+    np.testing.assert_allclose(jaxlike.vmap(g)(np.ones((3, 2))), 2 * np.sin(np.ones((3, 2))))
+    np.testing.assert_allclose(jit(jaxlike.grad(lambda x: jnp.sum(x ** 3)))(x), 3 * x ** 2, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# Threads
+
+
+def test_eight_threads_three_signatures_compile_three_times():
+    @jit
+    def f(x):
+        return jnp.tanh(x) * 2.0 + 1.0
+
+    inputs = [np.linspace(0, 1, 7), np.linspace(0, 1, 9).astype(np.float32), np.ones((2, 3))]
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker(k):
+        barrier.wait()
+        for i in range(60):
+            x = inputs[(k + i) % 3]
+            if not np.allclose(f(x), np.tanh(x) * 2.0 + 1.0, rtol=1e-6):
+                errors.append((k, i))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert f.trace_count() == 3 and f.compile_count() == 3
+
+
+# --------------------------------------------------------------------------------------------------
+# The staged API and the dumps
+
+
+def test_lower_as_text_and_compile():
+    def f(x):
+        return jnp.exp(x) * 1.0 + 0.0
+
+    lowered = jit(f).lower(np.ones(3))
+    text = lowered.as_text()
+    assert "exp" in text and "f64[3]" in text
+    compiled = lowered.compile()
+    np.testing.assert_allclose(compiled(np.ones(3)), np.exp(np.ones(3)))
+    assert "define" in compiled.llvm_ir() and "entry" in compiled.llvm_ir()
+    assert "ret" in compiled.asm()
+
+
+def test_compiled_rejects_other_signatures_with_clear_errors():
+    compiled = jit(lambda x, y: x + y).lower(np.ones(3), np.ones(3)).compile()
+    with pytest.raises(TypeError, match=r"args\[1\] has shape \(4,\).*compiled for shape \(3,\)"):
+        compiled(np.ones(3), np.ones(4))
+    with pytest.raises(TypeError, match=r"args\[0\] has dtype complex128.*astype"):
+        compiled(np.ones(3, complex), np.ones(3))
+    with pytest.raises(TypeError, match=r"args\[0\] is a str"):
+        compiled("abc", np.ones(3))
+    with pytest.raises(TypeError, match="structure"):
+        compiled((np.ones(3),), np.ones(3))
+    # what converts safely is converted
+    np.testing.assert_array_equal(compiled(np.array([1, 2, 3], np.int32), np.ones(3, np.float32)), [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(compiled(np.ones(6)[::2], np.ones(3)), [2.0, 2.0, 2.0])
+
+
+def test_dump_environment_variable_prints_each_stage(monkeypatch, capsys):
+    monkeypatch.setenv("JAXLIKE_DUMP", "ir,opt,llvm,asm")
+    jit(lambda x: x * 3.0 + 1.0)(np.ones(2))
+    err = capsys.readouterr().err
+    for stage in ("ir", "opt", "llvm", "asm"):
+        assert f"---- jaxlike {stage}:" in err
+
+
+# --------------------------------------------------------------------------------------------------
+# Bad inputs: a clear error or a correct result, never a crash
+
+
+@pytest.fixture(scope="module")
+def affine():
+    return jit(lambda x: x * 2.0 + 1.0)
+
+
+@pytest.mark.parametrize("arg, expected", [
+    (np.ones(3, np.float32), np.full(3, 3.0, np.float32)),  # another dtype: compiled for it
+    (np.ones((2, 2)), np.full((2, 2), 3.0)),  # another rank
+    (np.ones(6)[::2], np.full(3, 3.0)),  # non-contiguous
+    (1.5, np.array(4.0)),  # a Python scalar
+    (np.ones(3, ">f8"), np.full(3, 3.0)),  # byte-swapped
+    (np.frombuffer(b"\0" + np.ones(3).tobytes(), np.float64, 3, 1), np.full(3, 3.0)),  # unaligned
+    (np.ones(3, np.int32), np.full(3, 3.0)),  # integers promote with a float literal
+], ids=["dtype", "rank", "non-contiguous", "scalar", "byteswapped", "unaligned", "int32"])
+def test_other_inputs_give_correct_results(affine, arg, expected):
+    out = affine(arg)
+    np.testing.assert_array_equal(out, expected)
+    assert np.asarray(out).dtype == expected.dtype
+
+
+@pytest.mark.parametrize("arg, error, match", [
+    ("abc", TypeError, r"argument args\[0\] of type str is not a valid jaxlike type"),
+    (object(), TypeError, "not a valid jaxlike type"),
+    (np.ones(3, np.int8), TypeError, r"args\[0\].*int8 is not supported"),
+    (np.ones(3, complex), TypeError, "complex128 is not supported"),
+], ids=["string", "object", "int8", "complex"])
+def test_invalid_inputs_raise_naming_the_argument(affine, arg, error, match):
+    with pytest.raises(error, match=match):
+        affine(arg)
+
+
+def test_wrong_pytree_structure_retraces_or_raises():
+    f = jit(lambda p: p["a"] * 2.0)
+    np.testing.assert_array_equal(f({"a": np.ones(2)}), [2.0, 2.0])
+    with pytest.raises(KeyError):
+        f({"b": np.ones(2)})
+    with pytest.raises((TypeError, IndexError)):
+        f(np.ones(2))  # indexing an array with a string
+    np.testing.assert_array_equal(f({"a": np.ones(2)}), [2.0, 2.0])
+
+
+def test_wrong_number_of_arguments_raises_like_python():
+    f = jit(lambda x, y: x + y)
+    with pytest.raises(TypeError, match="argument"):
+        f(np.ones(2))
