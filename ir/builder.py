@@ -64,7 +64,7 @@ class Trace:
         self.inputs = []
         self.eqns = []
         self.consts = {}  # Var -> ndarray
-        self._const_ids = {}  # id(ndarray) -> Var; the dict above keeps the arrays alive
+        self._const_ids = {}  # id(value) -> (value, Var): dedupes constants used more than once
         self.captured = {}  # id(outer Tracer) -> (outer Tracer, inner Var), in capture order
         self.alive = True
 
@@ -91,14 +91,14 @@ class Trace:
         arr = np.asarray(x)
         if arr.ndim == 0:
             return Lit(arr, dtypes.canonical(arr.dtype))
-        var = self._const_ids.get(id(x))
-        if var is None:
+        hit = self._const_ids.get(id(x))
+        if hit is None:
             arr = arr.astype(dtypes.canonical(arr.dtype), copy=False)
             var = Var(AVal(arr.shape, arr.dtype))
             self.consts[var] = arr
-            self._const_ids[id(x)] = var
-            self._const_ids[id(arr)] = var
-        return var
+            # keyed by id, so the trace keeps x itself alive: a freed x's id could be reused by another array
+            hit = self._const_ids[id(x)] = (x, var)
+        return hit[1]
 
     def to_graph(self, outs):
         """Close the trace: the Graph and the outer Tracers it captured (extra trailing inputs)."""
@@ -192,6 +192,7 @@ def emit(trace, prim, args, params):
     in_avals = [aval_of(a) for a in args]
     out_avals = prim.shape_rule(*in_avals, **params)
     atoms = [trace.lift(a) for a in args]
+    params = {k: _plain(v) for k, v in params.items()}
     outs_avals = out_avals if prim.multiple_results else [out_avals]
     out_vars = [Var(a) for a in outs_avals]
     trace.eqns.append(Eqn(prim, atoms, params, out_vars))
@@ -204,6 +205,15 @@ def emit(trace, prim, args, params):
             values = [np.asarray(v, dtype=a.dtype) for v, a in zip(values, outs_avals, strict=True)]
     outs = [Tracer(trace, v, val) for v, val in zip(out_vars, values)]
     return outs if prim.multiple_results else outs[0]
+
+
+def _plain(value):
+    """Params are plain Python values (NumPy scalars become int/float/bool), so they print and hash alike."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        return value.item()
+    return value
 
 
 def _eager(prim, args, params):

@@ -27,14 +27,23 @@ def _name(n):
     return s
 
 
+RESERVED = {"in", "let", "nan", "inf"}  # names that would read as syntax or as literals
+
+
 class _Namer:
     def __init__(self):
         self.names = {}
+        self.count = 0
 
     def __call__(self, var):
         name = self.names.get(var)
         if name is None:
-            name = self.names[var] = _name(len(self.names))
+            name = _name(self.count)
+            while name in RESERVED:
+                self.count += 1
+                name = _name(self.count)
+            self.count += 1
+            self.names[var] = name
         return name
 
 
@@ -44,9 +53,7 @@ def lit_to_text(lit):
     if dtypes.is_bool(dt):
         text = "True" if value else "False"
     elif dtypes.is_float(dt):
-        text = repr(float(value))
-        if text in ("nan", "inf", "-inf"):
-            text = {"nan": "nan", "inf": "inf", "-inf": "-inf"}[text]
+        text = str(value) if dt == dtypes.float32 else repr(float(value))  # the shortest exact form
     else:
         text = str(int(value))
     if dt not in DEFAULT_LIT_DTYPES:
