@@ -2,6 +2,7 @@
 
 from . import tree
 from .api import grad, jvp, linearize, make_ir, make_jaxpr, no_grad, stop_gradient, value_and_grad, vjp
+from .jit import jit
 from .jacobians import hessian, jacfwd, jacrev
 from .vmap import vmap
 from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcreteBooleanIndexError,
@@ -10,7 +11,7 @@ from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcrete
 
 __version__ = "0.1.0"
 
-__all__ = ["hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr", "no_grad", "stop_gradient",
-           "value_and_grad", "vjp", "tree", "ConcretizationTypeError", "InternalCompilerError",
+__all__ = ["jit", "hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr",
+           "no_grad", "stop_gradient", "value_and_grad", "vjp", "tree", "ConcretizationTypeError", "InternalCompilerError",
            "NonConcreteBooleanIndexError", "TracerArrayConversionError", "TracerBoolConversionError",
            "TracerIntegerConversionError", "UnexpectedTracerError"]

@@ -2,7 +2,7 @@
 
 import re
 import textwrap
-import time
+
 from pathlib import Path
 
 import numpy as np
