@@ -6,20 +6,115 @@ innermost loop walks contiguous memory and vectorises:
 - rhs's last axis is free ("axpy" order): ``for b, i, k: for j: out[b, i, j] += lhs[b, i, k] * rhs[b, k, j]``
 - rhs's last axis is contracted ("dot" order): ``for b, i, j: acc = sum_k lhs[b, i, k] * rhs[b, j, k]``
 
-All sizes are static, so tiny products unroll completely and pay no call.
+All sizes are static, so tiny products unroll completely and pay no call. Large float products that are
+matrix products (one contracting axis, one free axis per operand, leading batch axes) call BLAS ``sgemm`` /
+``dgemm`` through scipy's ``cython_blas`` capsules when scipy is importable, once per batch element.
 """
+
+import ctypes
+
+from llvmlite import ir
 
 from jaxlike.ir import dtypes
 
 from . import emit
+
+BLAS_MIN_FLOPS = 32 ** 3  # multiply-adds from which a BLAS call beats the inline loop nest
+
+
+def _blas_symbols():
+    """Register sgemm / dgemm from scipy's capsules; {dtype name: symbol} for those found."""
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError:
+        return {}
+    import llvmlite.binding as llvm
+    api = ctypes.pythonapi
+    api.PyCapsule_GetName.restype = ctypes.c_char_p
+    api.PyCapsule_GetName.argtypes = [ctypes.py_object]
+    api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+    api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    found = {}
+    for dtype, name in (("float32", "sgemm"), ("float64", "dgemm")):
+        capsule = cython_blas.__pyx_capi__.get(name)
+        if capsule is None:
+            continue
+        address = api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule))
+        if address:
+            llvm.add_symbol(f"jaxlike_{name}", address)
+            found[dtype] = f"jaxlike_{name}"
+    return found
+
+
+BLAS = _blas_symbols()
 
 
 def _free(ndim, contract, batch):
     return tuple(i for i in range(ndim) if i not in contract and i not in batch)
 
 
+def blas_layout(eqn):
+    """(batch, M, N, K, lhs contracts its last axis, rhs contracts its last axis) when gemm applies."""
+    x, y = eqn.inputs
+    dt = eqn.outputs[0].aval.dtype
+    if dt.name not in BLAS:
+        return None
+    (xc, yc), (xb, yb) = eqn.params["dimension_numbers"]
+    nb = len(xb)
+    if (x.aval.ndim != nb + 2 or y.aval.ndim != nb + 2 or len(xc) != 1 or tuple(xb) != tuple(range(nb))
+            or tuple(yb) != tuple(range(nb))):
+        return None
+    m = x.aval.shape[nb + (xc[0] == nb)]
+    n = y.aval.shape[nb + (yc[0] == nb)]
+    kk = x.aval.shape[xc[0]]
+    if m * n * kk < BLAS_MIN_FLOPS:
+        return None
+    return x.aval.shape[:nb], m, n, kk, xc[0] == nb + 1, yc[0] == nb + 1
+
+
+def needs_buffers(eqn):
+    return blas_layout(eqn) is not None
+
+
+def _emit_gemm(k, eqn, layout):
+    """Row-major C = A B as column-major C^T = B^T A^T: gemm(rhs, lhs) with the transposes to match."""
+    b = k.b
+    batch, m, n, kk, x_last, y_last = layout
+    x, y = eqn.inputs
+    out = eqn.outputs[0]
+    dt = out.aval.dtype
+    ft = emit.value_type(dt)
+    i32 = emit.i32
+    gemm = emit.declare(b.module, BLAS[dt.name], emit.void, [emit.ptr] * 13)
+
+    def cell(typ, value):
+        slot = emit.alloca_entry(b, typ)
+        b.store(ir.Constant(typ, value), slot)
+        return slot
+
+    trans_a = cell(emit.i8, ord("T") if y_last else ord("N"))  # op(rhs memory) = B^T
+    trans_b = cell(emit.i8, ord("N") if x_last else ord("T"))  # op(lhs memory) = A^T
+    lda = cell(i32, kk if y_last else n)
+    ldb = cell(i32, kk if x_last else m)
+    args = dict(m=cell(i32, n), n=cell(i32, m), k=cell(i32, kk), alpha=cell(ft, 1.0), beta=cell(ft, 0.0),
+                ldc=cell(i32, n))
+    x_ptr, y_ptr, out_ptr = k.buffer(x), k.buffer(y), k.buffer(out)
+    with emit.loop_nest(b, batch, name="bb") as ivs:
+        flat = emit.linear_index(b, ivs, batch)
+        def at(base, size):
+            return emit.gep(b, dt, base, b.mul(flat, emit.index(size)) if batch else emit.index(0))
+        b.call(gemm, [trans_a, trans_b, args["m"], args["n"], args["k"], args["alpha"],
+                      at(y_ptr, n * kk), lda, at(x_ptr, m * kk), ldb, args["beta"], at(out_ptr, m * n),
+                      args["ldc"]])
+
+
 def emit_dot_general(k, eqn):
     b = k.b
+    if 0 not in eqn.outputs[0].aval.shape and 0 not in eqn.inputs[0].aval.shape:
+        layout = blas_layout(eqn)
+        if layout is not None and all(k.has_buffer(v) for v in eqn.inputs):
+            _emit_gemm(k, eqn, layout)
+            return
     x, y = eqn.inputs
     out = eqn.outputs[0]
     (xc, yc), (xb, yb) = eqn.params["dimension_numbers"]

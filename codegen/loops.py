@@ -64,7 +64,8 @@ class Group:
         self.reads = []  # vars whose buffers this group reads
         self.stores = []  # (var, level) stored by this group
         self.needs_index = False  # a member reads through a view: multi-dimensional loops required
-        self.copy = None  # (atom, out var) for a copy group
+        self.copy = None  # (atom, Storage) for a copy group
+        self.buffers = {}  # atom -> Storage: operands of a kernel read from a copy made for it
 
     def level_of(self, shape):
         if self.kind != "loop":
@@ -113,6 +114,8 @@ class GraphPlan:
         self.info = {}
         self.storage = {}  # Var -> Storage
         self.out_storage = []  # per graph output
+        self.extra = []  # workspace copies made for kernels that need their operands in buffers
+        self.copies = {}  # (kernel group index, atom) -> Storage of its copy
         for i, var in enumerate(graph.inputs):
             self._buf(var, Storage("arg", _nbytes(var.aval), -1, index=i))
         for var, value in graph.consts.items():
@@ -269,9 +272,25 @@ class GraphPlan:
             self.info[var] = Info("fused", group, "outer")
 
     def _plan_kernel(self, eqn):
+        row = LOWERINGS[eqn.prim.name]
+        if row.needs_buffers(eqn):  # views and literals are copied to buffers first
+            for atom in eqn.inputs:
+                if isinstance(atom, Lit) or self.info[atom].kind == "view":
+                    copy = self._new_group(atom.aval.shape, kind="copy")
+                    copy.needs_index = True
+                    self._read(atom, copy)
+                    st = Storage("ws", _nbytes(atom.aval), copy.index)
+                    copy.copy = (atom, st)
+                    self.extra.append(st)
+                    self.copies[(len(self.groups), atom)] = st
         group = self._new_group((), kind="kernel")
         group.needs_index = True
         for atom in eqn.inputs:
+            st = self.copies.get((group.index, atom))
+            if st is not None:
+                group.buffers[atom] = st
+                st.end = group.index
+                continue
             self._read(atom, group)
         group.members.append((eqn, "kernel"))
         for var in eqn.outputs:
@@ -306,7 +325,7 @@ class GraphPlan:
     # ---- workspace
 
     def _layout(self):
-        slots = {id(st): st for st in self.storage.values() if st.kind == "ws"}
+        slots = {id(st): st for st in list(self.storage.values()) + self.extra if st.kind == "ws"}
         for group in self.groups:
             for var in group.reads:
                 st = self.storage[var]
@@ -362,6 +381,10 @@ class GroupEmitter:
             if id(st) not in seen:
                 seen.add(id(st))
                 self.params.append(st)
+        for st in group.buffers.values():
+            if id(st) not in seen:
+                seen.add(id(st))
+                self.params.append(st)
         stored = [plan.storage[v] for v, _ in group.stores]
         if group.copy is not None:
             stored.append(group.copy[1])
@@ -389,7 +412,7 @@ class GroupEmitter:
         reg = self.regs.get(atom)
         if reg is not None:
             return reg
-        st = self.plan.storage.get(atom)
+        st = self.group.buffers.get(atom) or self.plan.storage.get(atom)
         if st is not None:
             return emit.load_elem(self.b, atom.aval.dtype, self._address(atom, st, idx))
         info = self.plan.info[atom]
@@ -397,6 +420,14 @@ class GroupEmitter:
         if row.kind == "alias":
             row = RESHAPE_VIEW
         return row.fn(_ViewReader(self, info.eqn), info.eqn, list(idx))
+
+    def has_buffer(self, atom):
+        return not isinstance(atom, Lit) and (atom in self.group.buffers or atom in self.plan.storage)
+
+    def buffer(self, atom):
+        """The pointer to the buffer holding ``atom`` (a kernel operand or output)."""
+        st = self.group.buffers.get(atom) or self.plan.storage[atom]
+        return self.pointer[id(st)]
 
     def store(self, var, idx, value, st=None):
         st = st or self.plan.storage[var]

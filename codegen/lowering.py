@@ -58,8 +58,10 @@ class Reduce:
 class Kernel:
     kind = "kernel"
 
-    def __init__(self, fn):
+    def __init__(self, fn, needs_buffers=None):
         self.fn = fn
+        # needs_buffers(eqn) -> True when the kernel wants every operand in a buffer (a BLAS call)
+        self.needs_buffers = needs_buffers or (lambda eqn: False)
 
 
 def _dt(atom):
@@ -517,6 +519,11 @@ def _dot_general(k, eqn):
     emit_dot_general(k, eqn)
 
 
+def _dot_general_needs_buffers(eqn):
+    from .linalg import needs_buffers
+    return needs_buffers(eqn)
+
+
 # --------------------------------------------------------------------------------------------------
 # Random bits: Threefry-2x32, 20 rounds, on uint32 in registers
 
@@ -603,7 +610,7 @@ LOWERINGS = {
     "scatter": Kernel(_scatter(accumulate=False)),
     "scatter_add": Kernel(_scatter(accumulate=True)),
     # linalg
-    "dot_general": Kernel(_dot_general),
+    "dot_general": Kernel(_dot_general, _dot_general_needs_buffers),
     # random
     "threefry2x32": Elementwise(_threefry2x32),  # two results
     "random_bits": View(_random_bits),

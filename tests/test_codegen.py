@@ -339,3 +339,27 @@ def test_llvm_failure_is_an_internal_compiler_error():
         engine.compile_ir("define void @f() {\n  ret i32 0\n}\n", "{ lambda ; . let in () }")
     path = str(info.value).split("saved to ")[1].split(" ")[0]
     assert "ret i32 0" in open(path).read()
+
+
+@pytest.mark.parametrize("dims", [
+    ((40, 50), (50, 30), (((1,), (0,)), ((), ()))),
+    ((40, 50), (30, 50), (((1,), (1,)), ((), ()))),
+    ((50, 40), (50, 30), (((0,), (0,)), ((), ()))),
+    ((2, 40, 50), (2, 50, 30), (((2,), (1,)), ((0,), (0,)))),
+], ids=["nn", "nt", "tn", "batched"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_large_matrix_products_match_interpreter(dims, dtype):
+    from jaxlike.codegen import linalg
+    from jaxlike.ir.prims.linalg import dot_general
+    xs, ys, dn = dims
+    # the lhs is a view (a transpose of a transpose): it is copied to a buffer for BLAS
+    graph = graph_of(lambda x, y: [dot_general(unary.sin(x) + 0.0, y, dn)],
+                     [AVal(xs, dtype), AVal(ys, dtype)])
+    rng = np.random.default_rng(0)
+    args = [rng.standard_normal(xs).astype(dtype), rng.standard_normal(ys).astype(dtype)]
+    compiled = compile_graph(graph)
+    if linalg.BLAS:
+        assert "gemm" in compiled.llvm_ir
+    expected = eval_graph(graph, *args)[0]
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(compiled.run(args)[0], expected, rtol=tol, atol=tol)
