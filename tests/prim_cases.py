@@ -126,7 +126,7 @@ class Case:
     prim: object  # a Primitive
     args: tuple  # Gens
     params: dict
-    ref: object  # NumPy reference: ref(*arrays) -> ndarray
+    ref: object  # NumPy reference: ref(*arrays) -> ndarray (a list for several results)
     linear: tuple = ()  # groups of operand positions the primitive is jointly linear in
     derivative: str = "fd"  # "fd": central differences; "zero": the tangent must be a symbolic Zero
     known: dict = field(default_factory=dict)  # test name -> a known bug this case shows (strict xfail)
@@ -144,7 +144,12 @@ class Case:
         return [AVal(g.shape, g.dtype) for g in self.args]
 
     def out_aval(self):
+        """The shape rule's answer: an AVal, or a list of them for a primitive with several results."""
         return self.prim.shape_rule(*self.in_avals, **self.params)
+
+    def out_avals(self):
+        out = self.out_aval()
+        return list(out) if self.prim.multiple_results else [out]
 
     def __repr__(self):
         return self.id
@@ -177,11 +182,12 @@ def case(name, args, params=None, ref=None, *, derivative=None, tag="", known=No
     id_ = f"{name}-{short_name(dtype)}-{shapes}{param_text(shown)}{'-' + tag if tag else ''}"
     floats = [i for i, g in enumerate(args) if g.dtype.kind == "f"]
     c = Case(id_, prim, args, params, ref or REFS[name], known=dict(known or {}))
-    out = c.out_aval()
+    outs = c.out_avals()
+    float_out = all(o.dtype.kind == "f" for o in outs)
     if derivative is None:
-        derivative = "fd" if out.dtype.kind == "f" and floats and out.size else "zero"
+        derivative = "fd" if float_out and floats and any(o.size for o in outs) else "zero"
     c.derivative = derivative
-    if out.dtype.kind == "f":
+    if float_out:
         groups = LINEAR.get(name, ())
         groups = groups(len(args)) if callable(groups) else groups
         c.linear = tuple(g for g in groups if all(i in floats for i in g))

@@ -1,8 +1,15 @@
 """Every rule of every primitive, checked through the one table in prim_cases.py.
 
-impl against the NumPy reference; eager bind against a traced graph run by the interpreter; shape-rule
-errors; jvp against central differences; transposes by the dot-product identity; batching against a
-Python loop over the batch, for every placement of every operand's batch axis and a batch of size 0.
+- impl against the NumPy reference (values, dtype, shape); eager bind against a traced graph run by the
+  interpreter; shape-rule errors (type and message); the table covers the registry.
+- Each rule on its own: the jvp rule against central differences, the transpose rule by the dot-product
+  identity, the batching rule against a loop over the batch.
+- The same through the passes: jaxlike.jvp against central differences, jaxlike.vjp by the dot-product
+  identity, jaxlike.vmap against a loop, for every placement of every operand's batch axis (not mapped
+  included) and a batch of size 0; second order for the nonlinear primitives; every derived graph verifies
+  and prints back.
+
+Outputs are handled as lists throughout, so primitives with several results run through the same checks.
 """
 
 import itertools
@@ -11,13 +18,19 @@ import numpy as np
 import pytest
 
 import jaxlike
+from jaxlike.api import vjp_graphs
 from jaxlike.ir import PRIMITIVES, eval_graph, trace_graph
+from jaxlike.ir.batching import batch_graph
 from jaxlike.ir.core import AVal
+from jaxlike.ir.jvp import jvp_graph
+from jaxlike.ir.parse import parse_graph
 from jaxlike.ir.primitive import NONLINEAR, RULES, Linear, Zero, is_zero, not_mapped
+from jaxlike.ir.verify import verify
 
 from prim_cases import CASES, ERROR_CASES, F32, F64
 
 LINEAR_CASES = [c for c in CASES if c.linear]
+OPERAND_CASES = [c for c in CASES if c.args]
 
 
 def cases_for(test, cases=CASES):
@@ -43,11 +56,43 @@ def assert_same(actual, expected, dtype=None, rtol=None, atol=None, what=""):
         np.testing.assert_array_equal(actual, expected, err_msg=what)
 
 
+def assert_all_same(actual, expected, avals, what="", **tol):
+    assert len(actual) == len(expected) == len(avals), f"{what}{len(actual)} results, expected {len(avals)}"
+    for k, (a, e, aval) in enumerate(zip(actual, expected, avals)):
+        assert_same(a, e, dtype=aval.dtype, what=f"{what}result {k}: ", **tol)
+
+
+def listed(case, result):
+    """A primitive's result as a list: its results, or the one result."""
+    return list(result) if case.prim.multiple_results else [result]
+
+
+def impl_outs(case, args, params=None):
+    return [np.asarray(r) for r in listed(case, case.prim.impl(*args, **(params or case.params)))]
+
+
 def run_traced(fun, args):
     """fun traced to a Graph on the avals of args, then run by the interpreter; returns its outputs."""
     graph, captured = trace_graph(fun, [AVal(np.shape(a), np.asarray(a).dtype) for a in args])
     assert not captured
     return eval_graph(graph, *args)
+
+
+def function_of(case):
+    """The case's primitive as a function of its operands (for jaxlike.jvp, vjp and vmap)."""
+    def f(*xs):
+        return case.prim.bind(*xs, **case.params)
+    f.__name__ = case.prim.name
+    return f
+
+
+def function_of_flat(case):
+    """The case's primitive as a function of flat arrays to a list of outputs, as trace_graph takes it."""
+    return lambda *xs: listed(case, case.prim.bind(*xs, **case.params))
+
+
+def tolerance(case, first=2e-3, second=1e-6):
+    return first if F32 in [a.dtype for a in case.out_avals()] + [g.dtype for g in case.args] else second
 
 
 # --------------------------------------------------------------------------------------------------
@@ -67,14 +112,20 @@ def test_every_primitive_has_every_rule():
 
 
 def test_every_linear_primitive_has_a_transpose_case():
-    linear = {name for name, prim in PRIMITIVES.items() if prim.transpose is not NONLINEAR}
+    linear = {name for name, prim in PRIMITIVES.items() if callable(prim.transpose)}
     tested = {c.prim.name for c in LINEAR_CASES}
     assert linear <= tested, f"linear primitives without a transpose case: {sorted(linear - tested)}"
 
 
 def test_nonlinear_is_declared_with_the_constant():
     for name, prim in PRIMITIVES.items():
-        assert prim.transpose is NONLINEAR or callable(prim.transpose), name
+        assert prim.transpose == NONLINEAR or callable(prim.transpose) or "transpose" in prim.holes, name
+
+
+def test_case_ids_are_unique_and_readable():
+    ids = [c.id for c in CASES]
+    assert len(set(ids)) == len(ids)
+    assert all(c.id.startswith(c.prim.name + "-") and " " not in c.id for c in CASES)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -84,21 +135,19 @@ def test_nonlinear_is_declared_with_the_constant():
 @pytest.mark.parametrize("case", cases_for("impl"))
 def test_impl_matches_reference(case):
     args = case.make_args()
-    out_aval = case.out_aval()
-    raw = np.asarray(case.prim.impl(*args, **case.params))
-    expected = case.ref(*args, **case.params)
-    assert_same(raw, expected, dtype=out_aval.dtype, what=f"{case.id} impl: ")
-    assert raw.shape == out_aval.shape
+    raw = impl_outs(case, args)
+    expected = listed(case, case.ref(*args, **case.params))
+    assert_all_same(raw, expected, case.out_avals(), what=f"{case.id} impl: ")
 
 
 @pytest.mark.parametrize("case", cases_for("traced"))
 def test_traced_matches_eager(case):
     args = case.make_args()
-    eager = case.prim.bind(*args, **case.params)
-    (traced,) = run_traced(lambda *xs: [case.prim.bind(*xs, **case.params)], args)
-    assert_same(traced, eager, dtype=eager.dtype, rtol=0, atol=0, what=f"{case.id} traced: ")
-    # a trace with values attached carries the same value on the way
-    graph, _ = trace_graph(lambda *xs: [case.prim.bind(*xs, **case.params)], case.in_avals, values=args)
+    eager = listed(case, case.prim.bind(*args, **case.params))
+    traced = run_traced(function_of_flat(case), args)
+    assert_all_same(traced, eager, case.out_avals(), rtol=0, atol=0, what=f"{case.id} traced: ")
+    # a trace with values attached records one equation (iota, without operands, is a constant)
+    graph, _ = trace_graph(function_of_flat(case), case.in_avals, values=args)
     assert len(graph.eqns) == (1 if args else 0)
 
 
@@ -112,7 +161,7 @@ def test_shape_rule_errors(error):
 
 
 # --------------------------------------------------------------------------------------------------
-# jvp: the rule traced, run, and compared with central differences of the impl in float64
+# jvp rules: traced, run, and compared with central differences of the impl in float64
 
 
 def _upcast(x):
@@ -125,50 +174,71 @@ def _upcast_params(params):
 
 
 def central_difference(case, args, tangents, eps=1e-6):
+    """(f(x + eps t) - f(x - eps t)) / 2 eps per result, in float64; None tangents hold operands still."""
     params = _upcast_params(case.params)
-    shifted = [[_upcast(a) + s * eps * _upcast(t) if t is not None else a for a, t in zip(args, tangents)]
-               for s in (+1, -1)]
-    hi, lo = (np.asarray(case.prim.impl(*xs, **params), F64) for xs in shifted)
-    return (hi - lo) / (2 * eps)
+    hi, lo = ([_upcast(a) + s * eps * _upcast(t) if t is not None else _upcast(a)
+               for a, t in zip(args, tangents)] for s in (+1, -1))
+    return [(np.asarray(h, F64) - np.asarray(l, F64)) / (2 * eps)
+            for h, l in zip(impl_outs(case, hi, params), impl_outs(case, lo, params))]
+
+
+def check_tangents(case, t_outs, expected_fd, what):
+    """Integer and bool results: a symbolic Zero; "zero" cases: zeros; "fd" cases: central differences."""
+    for k, (t, aval) in enumerate(zip(t_outs, case.out_avals())):
+        if aval.dtype.kind != "f":
+            assert is_zero(t) or not np.any(np.asarray(t)), f"{what}result {k} is not float: zero tangent"
+        elif case.derivative == "zero":
+            assert is_zero(t) or not np.any(np.asarray(t)), f"{what}result {k}: the tangent must be zero"
+        elif case.derivative == "fd":
+            expected = expected_fd()[k]
+            t = np.zeros(aval.shape, aval.dtype) if is_zero(t) else t
+            scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+            tol = tolerance(case)
+            assert_same(t, expected, dtype=aval.dtype, rtol=tol, atol=tol * scale, what=f"{what}result {k}: ")
 
 
 def jvp_of_rule(case, args, tangents):
-    """(primal out, tangent out) of the jvp rule, traced with Zero tangents for non-float operands."""
-    floats = [i for i, t in enumerate(tangents) if t is not None]
-    zero_out = []
+    """(primal outs, tangent outs) of the jvp rule, traced; None tangents become symbolic Zeros."""
+    moving = [i for i, t in enumerate(tangents) if t is not None]
+    zero_outs = []
 
     def fun(*xs):
         primals = list(xs[:len(args)])
         ts = [Zero(AVal(np.shape(a), np.asarray(a).dtype)) for a in args]
-        for i, t in zip(floats, xs[len(args):]):
+        for i, t in zip(moving, xs[len(args):]):
             ts[i] = t
         out, t_out = case.prim.jvp(primals, ts, **case.params)
-        zero_out.append(is_zero(t_out))
-        return [out] if is_zero(t_out) else [out, t_out]
+        outs, t_outs = listed(case, out), listed(case, t_out)
+        zero_outs.extend(is_zero(t) for t in t_outs)
+        return outs + [t for t in t_outs if not is_zero(t)]
 
-    outs = run_traced(fun, list(args) + [tangents[i] for i in floats])
-    return outs[0], (Zero(case.out_aval()) if zero_out[0] else outs[1])
+    results = iter(run_traced(fun, list(args) + [tangents[i] for i in moving]))
+    n = len(case.out_avals())
+    outs = [next(results) for _ in range(n)]
+    t_outs = [Zero(aval) if zero else next(results) for aval, zero in zip(case.out_avals(), zero_outs)]
+    return outs, t_outs
+
+
+def _tangent_subsets(tangents):
+    """All float operands moving at once, then each alone (the others get symbolic Zero tangents)."""
+    floats = [i for i, t in enumerate(tangents) if t is not None]
+    alone = [[t if i == j else None for i, t in enumerate(tangents)] for j in floats] if len(floats) > 1 else []
+    return [tangents] + alone
 
 
 @pytest.mark.parametrize("case", cases_for("jvp"))
-def test_jvp(case):
+def test_jvp_rule(case):
     rng = np.random.default_rng(case.seed + 1)
     args = case.make_args()
-    tangents = [rng.standard_normal(np.shape(a)).astype(a.dtype) if a.dtype.kind == "f" else None
-                for a in args]
-    out, t_out = jvp_of_rule(case, args, tangents)
-    assert_same(out, case.prim.impl(*args, **case.params), dtype=case.out_aval().dtype, what="primal: ")
-    aval = case.out_aval()
-    if aval.dtype.kind != "f":
-        assert is_zero(t_out), f"{case.id}: an integer or bool output needs a symbolic Zero tangent"
-    elif case.derivative == "zero":
-        assert is_zero(t_out) or not np.any(np.asarray(t_out)), f"{case.id}: tangent must be zero"
-    elif case.derivative == "fd":
-        expected = central_difference(case, args, tangents)
-        t_out = np.zeros(aval.shape, aval.dtype) if is_zero(t_out) else t_out
-        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-        tol = 2e-3 if aval.dtype == F32 else 1e-6
-        assert_same(t_out, expected, dtype=aval.dtype, rtol=tol, atol=tol * scale, what=f"{case.id} jvp: ")
+    all_tangents = [rng.standard_normal(np.shape(a)).astype(a.dtype) if a.dtype.kind == "f" else None
+                    for a in args]
+    for tangents in _tangent_subsets(all_tangents):
+        outs, t_outs = jvp_of_rule(case, args, tangents)
+        assert_all_same(outs, impl_outs(case, args), case.out_avals(), what=f"{case.id} primal: ")
+        for t, aval in zip(t_outs, case.out_avals()):
+            if aval.dtype.kind != "f":
+                assert is_zero(t), f"{case.id}: an integer or bool result needs a symbolic Zero tangent"
+        check_tangents(case, t_outs, lambda: central_difference(case, args, tangents), f"{case.id} jvp: ")
 
 
 def test_reduce_max_tie_averages_the_tangents():
@@ -182,15 +252,13 @@ def test_reduce_max_tie_averages_the_tangents():
 
 def test_reduce_prod_jvp_with_zeros_is_the_product_of_the_others():
     x = np.array([[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 1.0], [1.0, 2.0, 3.0, 4.0]])
-    t = np.ones_like(x)
-    _, t_out = PRIMITIVES["reduce_prod"].jvp((x,), (t,), axes=(1,))
+    _, t_out = PRIMITIVES["reduce_prod"].jvp((x,), (np.ones_like(x),), axes=(1,))
     assert_same(t_out, [24.0, 0.0, 24.0 + 12.0 + 8.0 + 6.0])
 
 
 def test_scatter_last_update_wins():
-    x = np.zeros(4)
-    out = PRIMITIVES["scatter"].bind(x, np.array([[1], [2], [1], [1]]), np.array([1.0, 2.0, 3.0, 4.0]),
-                                     axes=(0,))
+    out = PRIMITIVES["scatter"].bind(np.zeros(4), np.array([[1], [2], [1], [1]]),
+                                     np.array([1.0, 2.0, 3.0, 4.0]), axes=(0,))
     assert_same(out, [0.0, 4.0, 2.0, 0.0])
 
 
@@ -200,7 +268,7 @@ def test_gather_clamps_out_of_range_indices():
 
 
 # --------------------------------------------------------------------------------------------------
-# transpose: <ct, f(t)> == <f^T(ct), t> for each group of operands the primitive is linear in
+# transpose rules: <ct, f(t)> == <f^T(ct), t> for each group of operands the primitive is linear in
 
 
 def _held_at_zero(case, group):
@@ -210,48 +278,58 @@ def _held_at_zero(case, group):
 
 
 @pytest.mark.parametrize("case", cases_for("transpose", LINEAR_CASES))
-def test_transpose_dot_product_identity(case):
+def test_transpose_rule_dot_product_identity(case):
     rng = np.random.default_rng(case.seed + 2)
-    out_aval = case.out_aval()
+    out_avals = case.out_avals()
     for group in case.linear:
         args = case.make_args(rng)
         for i in _held_at_zero(case, group):
             args[i] = np.zeros_like(args[i])
         t = {i: case.args[i](rng) for i in group}
-        ct = rng.standard_normal(out_aval.shape).astype(out_aval.dtype)
-        f_t = case.prim.bind(*[t.get(i, a) for i, a in enumerate(args)], **case.params)
+        cts = [rng.standard_normal(a.shape).astype(a.dtype) for a in out_avals]
+        f_t = listed(case, case.prim.bind(*[t.get(i, a) for i, a in enumerate(args)], **case.params))
         known = [i for i in range(len(args)) if i not in group]
 
-        def fun(ct_, *xs):
+        def fun(*xs):
+            ct_in, rest = list(xs[:len(cts)]), xs[len(cts):]
             operands = [Linear(case.in_avals[i]) for i in range(len(args))]
-            for i, x in zip(known, xs):
+            for i, x in zip(known, rest):
                 operands[i] = x
-            cts = case.prim.transpose(ct_, *operands, **case.params)
-            assert len(cts) == len(args)
-            assert all(cts[i] is None for i in known), "no cotangent for a non-linear operand"
-            return [cts[i] if cts[i] is not None else np.zeros(args[i].shape, args[i].dtype) for i in group]
+            ct_args = ct_in if case.prim.multiple_results else ct_in[0]
+            results = case.prim.transpose(ct_args, *operands, **case.params)
+            assert len(results) == len(args)
+            assert all(results[i] is None for i in known), "no cotangent for a non-linear operand"
+            return [results[i] if results[i] is not None else np.zeros(args[i].shape, args[i].dtype)
+                    for i in group]
 
-        cts = run_traced(fun, [ct] + [args[i] for i in known])
-        lhs = np.vdot(ct.astype(F64), np.asarray(f_t, F64))
-        rhs = sum(np.vdot(np.asarray(c, F64), t[i].astype(F64)) for c, i in zip(cts, group))
-        for c, i in zip(cts, group):
+        ct_ins = run_traced(fun, cts + [args[i] for i in known])
+        lhs = sum(np.vdot(c.astype(F64), np.asarray(f, F64)) for c, f in zip(cts, f_t))
+        rhs = sum(np.vdot(np.asarray(c, F64), t[i].astype(F64)) for c, i in zip(ct_ins, group))
+        for c, i in zip(ct_ins, group):
             assert c.shape == args[i].shape and c.dtype == args[i].dtype, f"{case.id}: cotangent {i}"
-        low = F32 in [out_aval.dtype] + [g.dtype for g in case.args]
-        tol = 1e-4 if low else 1e-10
+        tol = tolerance(case, 1e-4, 1e-10)
         assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs)), f"{case.id} group {group}: {lhs} != {rhs}"
         # a symbolic zero cotangent gives no cotangents at all
         operands = [Linear(case.in_avals[i]) if i in group else a for i, a in enumerate(args)]
-        assert all(c is None for c in case.prim.transpose(Zero(out_aval), *operands, **case.params))
+        zeros = [Zero(a) for a in out_avals]
+        results = case.prim.transpose(zeros if case.prim.multiple_results else zeros[0], *operands,
+                                      **case.params)
+        assert all(r is None or is_zero(r) for r in results)
 
 
 # --------------------------------------------------------------------------------------------------
-# batching: every placement of every operand's batch axis, against a loop over the batch
+# batching rules: every placement of every operand's batch axis, against a loop over the batch
 
 
 def _placements(case):
     """Per operand: not mapped or any axis; at least one operand mapped."""
     options = [[not_mapped] + list(range(len(g.shape) + 1)) for g in case.args]
     return [dims for dims in itertools.product(*options) if any(d is not not_mapped for d in dims)]
+
+
+def _sizes(dims):
+    """A batch of 3 everywhere; also a batch of size 0 where every mapped axis is the first."""
+    return (3, 0) if all(d in (not_mapped, 0) for d in dims) else (3,)
 
 
 def _batched_args(base, examples, dims, size):
@@ -268,40 +346,43 @@ def _batched_args(base, examples, dims, size):
     return batched
 
 
+def _looped(case, base, examples, dims, out_dims):
+    """The results of the primitive example by example, stacked along out_dims."""
+    per_example = [impl_outs(case, [ex[i] if d is not not_mapped else base[i] for i, d in enumerate(dims)])
+                   for ex in examples]
+    return [np.stack([outs[k] for outs in per_example], axis=d) for k, d in enumerate(out_dims)]
+
+
 def batch_of_rule(case, args, dims):
-    out_dim = []
+    out_dims = []
 
     def fun(*xs):
         out, d = case.prim.batch(list(xs), list(dims), **case.params)
-        out_dim.append(d)
-        return [out]
+        out_dims.extend(listed(case, d))
+        return listed(case, out)
 
-    (out,) = run_traced(fun, args)
-    return out, out_dim[0]
+    outs = run_traced(fun, args)
+    return outs, out_dims
 
 
-@pytest.mark.parametrize("case", cases_for("batch", [c for c in CASES if c.args]))
-def test_batching(case):
+@pytest.mark.parametrize("case", cases_for("batch", OPERAND_CASES))
+def test_batching_rule(case):
     rng = np.random.default_rng(case.seed + 3)
     base = case.make_args(rng)
-    out_aval = case.out_aval()
+    avals = case.out_avals()
     for dims in _placements(case):
-        sizes = (3, 0) if all(d in (not_mapped, 0) for d in dims) else (3,)
-        for size in sizes:
+        for size in _sizes(dims):
             examples = [case.make_args(rng) for _ in range(size)]
-            batched = _batched_args(base, examples, dims, size)
-            out, out_dim = batch_of_rule(case, batched, dims)
+            outs, out_dims = batch_of_rule(case, _batched_args(base, examples, dims, size), dims)
             what = f"{case.id} dims={dims} size={size}: "
-            assert out_dim is not not_mapped, what + "a batched operand gives a batched result"
+            assert all(d is not not_mapped for d in out_dims), what + "a batched operand, batched results"
             if size:
-                expected = np.stack([case.prim.impl(*[ex[i] if d is not not_mapped else base[i]
-                                                      for i, d in enumerate(dims)], **case.params)
-                                     for ex in examples], axis=out_dim)
-                assert_same(out, expected, dtype=out_aval.dtype, rtol=1e-5 if out_aval.dtype == F32 else 1e-12,
-                            what=what)
+                expected = _looped(case, base, examples, dims, out_dims)
+                assert_all_same(outs, expected, avals, rtol=tolerance(case, 1e-5, 1e-12), what=what)
             else:
-                shape = out_aval.shape[:out_dim] + (0,) + out_aval.shape[out_dim:]
-                assert np.shape(out) == shape and np.asarray(out).dtype == out_aval.dtype, what
+                for out, aval, d in zip(outs, avals, out_dims, strict=True):
+                    shape = aval.shape[:d] + (0,) + aval.shape[d:]
+                    assert np.shape(out) == shape and np.asarray(out).dtype == aval.dtype, what
 
 
 # --------------------------------------------------------------------------------------------------
@@ -309,39 +390,34 @@ def test_batching(case):
 # function of each case (tracing, the jvp pass, partial evaluation, transpose, batching and simplify)
 
 
-def function_of(case):
-    def f(*xs):
-        return case.prim.bind(*xs, **case.params)
-    f.__name__ = case.prim.name
-    return f
-
-
-def _random_tangents(case, args, rng):
+def _random_tangents(args, rng):
     return [rng.standard_normal(a.shape).astype(a.dtype) if a.dtype.kind == "f" else np.zeros_like(a)
             for a in args]
 
 
-@pytest.mark.parametrize("case", cases_for("jvp", [c for c in CASES if c.args]))
+def _moving(args, tangents):
+    return [t if a.dtype.kind == "f" else None for a, t in zip(args, tangents)]
+
+
+@pytest.mark.parametrize("case", cases_for("jvp", OPERAND_CASES))
 def test_jvp_pass_against_central_differences(case):
     rng = np.random.default_rng(case.seed + 4)
     args = case.make_args()
-    tangents = _random_tangents(case, args, rng)
-    aval = case.out_aval()
+    tangents = _random_tangents(args, rng)
     out, t_out = jaxlike.jvp(function_of(case), args, tangents)
-    assert_same(out, case.prim.impl(*args, **case.params), dtype=aval.dtype, what="primal: ")
-    assert np.shape(t_out) == aval.shape
-    if case.derivative == "zero" or aval.dtype.kind != "f":
-        assert not np.any(np.asarray(t_out)), f"{case.id}: the tangent must be zero"
-    elif case.derivative == "fd":
-        floats = [t if a.dtype.kind == "f" else None for a, t in zip(args, tangents)]
-        expected = central_difference(case, args, floats)
-        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-        tol = 2e-3 if aval.dtype == F32 else 1e-6
-        assert_same(t_out, expected, dtype=aval.dtype, rtol=tol, atol=tol * scale, what=f"{case.id} jvp: ")
+    assert_all_same(listed(case, out), impl_outs(case, args), case.out_avals(), what=f"{case.id} primal: ")
+    t_outs = listed(case, t_out)
+    assert [np.shape(t) for t in t_outs] == [a.shape for a in case.out_avals()]
+    check_tangents(case, t_outs, lambda: central_difference(case, args, _moving(args, tangents)),
+                   f"{case.id} jvp: ")
 
 
-VJP_CASES = [c for c in CASES if c.args and c.out_aval().dtype.kind == "f" and c.derivative != "skip"
-             and any(g.dtype.kind == "f" for g in c.args)]
+VJP_CASES = [c for c in OPERAND_CASES if all(a.dtype.kind == "f" for a in c.out_avals())
+             and c.derivative != "skip" and any(g.dtype.kind == "f" for g in c.args)]
+
+
+def _dot(xs, ys):
+    return sum(np.vdot(np.asarray(x, F64), np.asarray(y, F64)) for x, y in zip(xs, ys))
 
 
 @pytest.mark.parametrize("case", cases_for("vjp", VJP_CASES))
@@ -349,44 +425,89 @@ def test_vjp_pass_dot_product_identity(case):
     """<ct, J t> (forward mode) == <J^T ct, t> (reverse mode), for random t and ct."""
     rng = np.random.default_rng(case.seed + 5)
     args = case.make_args()
-    aval = case.out_aval()
-    tangents = _random_tangents(case, args, rng)
-    ct = rng.standard_normal(aval.shape).astype(aval.dtype)
+    tangents = _random_tangents(args, rng)
+    cts = [rng.standard_normal(a.shape).astype(a.dtype) for a in case.out_avals()]
     out, f_vjp = jaxlike.vjp(function_of(case), *args)
-    assert_same(out, case.prim.impl(*args, **case.params), dtype=aval.dtype, what="primal: ")
-    cts = f_vjp(ct)
-    assert len(cts) == len(args)
-    for c, a in zip(cts, args):
+    assert_all_same(listed(case, out), impl_outs(case, args), case.out_avals(), what=f"{case.id} primal: ")
+    ct_ins = f_vjp(cts if case.prim.multiple_results else cts[0])
+    assert len(ct_ins) == len(args)
+    for c, a in zip(ct_ins, args):
         assert np.shape(c) == a.shape, f"{case.id}: cotangent shape {np.shape(c)} for {a.shape}"
         if a.dtype.kind == "f":
             assert np.asarray(c).dtype == a.dtype
+    floats = [i for i, a in enumerate(args) if a.dtype.kind == "f"]
     if case.derivative == "zero":
-        assert not any(np.any(np.asarray(c)) for c in cts), f"{case.id}: the cotangents must be zero"
+        assert not any(np.any(np.asarray(ct_ins[i])) for i in floats), f"{case.id}: cotangents must be zero"
         return
     _, jt = jaxlike.jvp(function_of(case), args, tangents)
-    lhs = np.vdot(ct.astype(F64), np.asarray(jt, F64))
-    rhs = sum(np.vdot(np.asarray(c, F64), t.astype(F64)) for c, t, a in zip(cts, tangents, args)
-              if a.dtype.kind == "f")
-    low = F32 in [aval.dtype] + [a.dtype for a in args]
-    tol = 1e-4 if low else 1e-10
+    lhs = _dot(cts, listed(case, jt))
+    rhs = _dot([ct_ins[i] for i in floats], [tangents[i] for i in floats])
+    tol = tolerance(case, 1e-4, 1e-10)
     assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs)), f"{case.id}: {lhs} != {rhs}"
 
 
-@pytest.mark.parametrize("case", cases_for("batch", [c for c in CASES if c.args]))
+@pytest.mark.parametrize("case", cases_for("batch", OPERAND_CASES))
 def test_vmap_pass_against_a_loop(case):
     rng = np.random.default_rng(case.seed + 6)
     base = case.make_args(rng)
-    aval = case.out_aval()
+    avals = case.out_avals()
     f = function_of(case)
     for dims in _placements(case):
-        for size in (3, 0) if all(d in (not_mapped, 0) for d in dims) else (3,):
+        for size in _sizes(dims):
             examples = [case.make_args(rng) for _ in range(size)]
-            batched = _batched_args(base, examples, dims, size)
-            out = jaxlike.vmap(f, in_axes=tuple(dims))(*batched)
+            outs = listed(case, jaxlike.vmap(f, in_axes=tuple(dims))(*_batched_args(base, examples, dims, size)))
             what = f"{case.id} in_axes={dims} size={size}: "
-            per_example = [[ex[i] if d is not not_mapped else base[i] for i, d in enumerate(dims)]
-                           for ex in examples]
-            expected = (np.stack([case.prim.impl(*xs, **case.params) for xs in per_example]) if size
-                        else np.zeros((0,) + aval.shape, aval.dtype))
-            assert_same(out, expected, dtype=aval.dtype, rtol=1e-5 if aval.dtype == F32 else 1e-12,
-                        what=what)
+            if size:
+                expected = _looped(case, base, examples, dims, [0] * len(avals))
+            else:
+                expected = [np.zeros((0,) + a.shape, a.dtype) for a in avals]
+            assert_all_same(outs, expected, avals, rtol=tolerance(case, 1e-5, 1e-12), what=what)
+
+
+SECOND_ORDER_CASES = [c for c in CASES if c.derivative == "fd" and c.prim.transpose == NONLINEAR
+                      and all(g.dtype != F32 for g in c.args)]
+
+
+@pytest.mark.parametrize("case", cases_for("second_order", SECOND_ORDER_CASES))
+def test_second_order(case):
+    """The jvp rules are differentiable in turn: forward-over-forward against central differences of the
+    first derivative, and reverse-over-forward by the dot-product identity."""
+    rng = np.random.default_rng(case.seed + 7)
+    args = case.make_args()
+    t = _random_tangents(args, rng)
+    s = _random_tangents(args, rng)
+    f = function_of(case)
+
+    def first(*xs):
+        return jaxlike.jvp(f, xs, t)[1]
+
+    _, second = jaxlike.jvp(first, args, s)
+    eps = 1e-5
+    hi = first(*[a + eps * d if a.dtype.kind == "f" else a for a, d in zip(args, s)])
+    lo = first(*[a - eps * d if a.dtype.kind == "f" else a for a, d in zip(args, s)])
+    expected = [(np.asarray(h) - np.asarray(l)) / (2 * eps) for h, l in zip(listed(case, hi), listed(case, lo))]
+    for got, want in zip(listed(case, second), expected, strict=True):
+        scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+        assert_same(got, want, rtol=1e-5, atol=1e-5 * scale, what=f"{case.id} second order: ")
+    cts = [rng.standard_normal(np.shape(x)) for x in listed(case, second)]
+    _, f_vjp = jaxlike.vjp(first, *args)
+    ct_ins = f_vjp(cts if case.prim.multiple_results else cts[0])
+    floats = [i for i, a in enumerate(args) if a.dtype.kind == "f"]
+    lhs = _dot(cts, listed(case, second))
+    rhs = _dot([ct_ins[i] for i in floats], [s[i] for i in floats])
+    assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs)), f"{case.id}: {lhs} != {rhs}"
+
+
+@pytest.mark.parametrize("case", cases_for("graphs", OPERAND_CASES))
+def test_derived_graphs_verify_and_print_back(case):
+    """The graph of the primitive and its jvp, vjp and batched graphs keep the IR's invariants and print
+    to text that parses back to the same text."""
+    graph, _ = trace_graph(function_of_flat(case), case.in_avals)
+    diff = [a.dtype.kind == "f" for a in case.in_avals]
+    derived = [graph, jvp_graph(graph, diff), batch_graph(graph, [0] * len(case.args), 2)]
+    if all(a.dtype.kind == "f" for a in case.out_avals()) and any(diff):
+        derived.extend(vjp_graphs(graph, diff)[:2])
+    for g in derived:
+        verify(g)
+        text = str(g)
+        assert str(parse_graph(text, list(g.consts.values()))) == text
