@@ -16,12 +16,13 @@ import numpy as np
 from . import numpy as jnp
 from .errors import NonConcreteBooleanIndexError
 from .ir import dtypes
-from .ir.builder import ConcretizationTypeError, Tracer, broadcast_shapes
+from .ir.builder import ConcretizationTypeError, Tracer, broadcast_shapes, current_trace, emit, full
 from .ir.builder import broadcast_to as _broadcast_to
 from .ir.builder import convert
 from .ir.builder import reshape as _reshape
 from .ir.builder import transpose as _transpose
 from .ir.prims import indexing as _ix
+from .ir.prims import misc as _misc
 from .ir.prims import shape as _s
 from .numpy import _arr, _axes, _in, _shape_arg, _static, arange, ndim, remainder, result_type, shape, size
 
@@ -623,12 +624,11 @@ def _update(x, index, values, op, kwargs):
     _check_mode(kwargs)
     x = jnp._arr(x)
     dt = jnp._dtype(x)
-    size = jnp.size(x)
-    # the flat positions the index selects, laid out like x[index]
-    positions = getitem(np.arange(size, dtype=np.int32 if size < 2 ** 31 else np.int64).reshape(jnp.shape(x)),
-                        index)
+    positions = getitem(_flat_positions(jnp.shape(x), index), index)  # laid out like x[index]
     target = jnp.shape(positions)
     values = convert(jnp._in(values), dt)
+    if not isinstance(values, Tracer) and np.ndim(values) == 0:
+        values = full(target, values, dt)  # symbolic inside a trace: no constant of the target's size
     vshape = jnp.shape(values)
     while len(vshape) > len(target) and vshape[0] == 1:  # NumPy drops leading unit axes of the values
         vshape = vshape[1:]
@@ -648,6 +648,24 @@ def _update(x, index, values, op, kwargs):
     else:
         out = _write(flat_x, pos, _APPLY[op](getitem(flat_x, pos), vals))
     return _reshape(convert(out, dt), jnp.shape(x))
+
+
+def _has_tracer(index):
+    if isinstance(index, Tracer):
+        return True
+    return isinstance(index, (tuple, list)) and any(_has_tracer(i) for i in index)
+
+
+def _flat_positions(shape, index):
+    """arange(size).reshape(shape), the flat position of every element. For a static index a NumPy array,
+    so the selected positions are known while tracing; for a traced one an iota in the open trace, so the
+    graph holds no constant as large as x."""
+    size = math.prod(shape)
+    dtype = dtypes.int32 if size < 2 ** 31 else dtypes.int64
+    trace = current_trace()
+    if trace is None or not _has_tracer(index):
+        return np.arange(size, dtype=dtype).reshape(shape)
+    return _reshape(emit(trace, _misc.iota_p, [], dict(dtype=dtype, shape=(size,), dimension=0)), shape)
 
 
 def _may_repeat(index):

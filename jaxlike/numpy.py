@@ -44,6 +44,7 @@ from .ir.builder import aval_of as _aval_of
 from .ir.builder import broadcast_shapes
 from .ir.builder import convert as _convert
 from .ir.builder import dtype_item as _dtype_item
+from .ir.builder import full as _full
 from .ir.builder import promote as _promote
 from .ir.builder import reduce_sum as _reduce_sum
 from .ir.builder import true_divide as _true_divide
@@ -52,6 +53,7 @@ from .ir.builder import moveaxis as _moveaxis
 from .ir.builder import reshape as _reshape
 from .ir.builder import transpose as _transpose
 from .ir.prims import binary as _b
+from .ir.prims import misc as _misc
 from .ir.prims import reduce as _r
 from .ir.prims import shape as _s
 from .ir.prims import unary as _u
@@ -94,10 +96,6 @@ def _static(x, what):
                 f"{x.trace.name}. Pass it as a static argument (static_argnums) or a Python number.")
         return x.value
     return x
-
-
-def _is_array(x):
-    return isinstance(x, (_Tracer, np.ndarray))
 
 
 def _arr(x):
@@ -168,18 +166,20 @@ def _shape_arg(shape_):
 
 
 # --------------------------------------------------------------------------------------------------
-# Array creation. Constants are NumPy arrays: inside a trace they become graph constants.
+# Array creation. Outside a trace these are NumPy arrays; inside one, arrays of one value stay symbolic
+# (a broadcast literal) and the others (eye, arange, linspace) become graph constants.
+
 
 def _dtype_arg(dtype, default=float64):
     return dtypes.canonical(default if dtype is None else dtype)
 
 
 def zeros(shape, dtype=None):
-    return np.zeros(_shape_arg(shape), _dtype_arg(dtype))
+    return _full(_shape_arg(shape), 0, _dtype_arg(dtype))
 
 
 def ones(shape, dtype=None):
-    return np.ones(_shape_arg(shape), _dtype_arg(dtype))
+    return _full(_shape_arg(shape), 1, _dtype_arg(dtype))
 
 
 empty = zeros
@@ -191,6 +191,8 @@ def full(shape, fill_value, dtype=None):
         fill = fill_value if dtype is None else _convert(fill_value, dtype)
         return broadcast_to(fill, shape)
     dt = dtypes.canonical(dtype) if dtype is not None else result_type(fill_value)
+    if np.ndim(fill_value) == 0:
+        return _full(shape, fill_value, dt)
     return np.full(shape, fill_value, dt)
 
 
@@ -223,9 +225,7 @@ def identity(n, dtype=None):
 
 def arange(start, stop=None, step=None, dtype=None):
     start, stop, step = (_static(v, "jnp.arange") for v in (start, stop, step))
-    out = np.arange(start, stop, step) if step is not None else (
-        np.arange(start, stop) if stop is not None else np.arange(start))
-    return asarray(out, dtype)
+    return asarray(np.arange(start, stop, step), dtype)
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
@@ -601,12 +601,13 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002  (NumP
 
 
 def stop_gradient(x):
-    from .ir.prims import misc
-    return misc.stop_gradient(_arr(x))
+    """The value of x, with no derivative flowing through it."""
+    return _misc.stop_gradient(_arr(x))
 
 
 # --------------------------------------------------------------------------------------------------
 # Reductions
+
 
 def _axes(axis, ndim_):
     """axis (None, an int or a tuple, negatives allowed) as sorted non-negative axes."""
@@ -655,7 +656,7 @@ def prod(a, axis=None, dtype=None, keepdims=False, initial=None):
     return _keepdims(out, shape(a), axes, keepdims)
 
 
-def _extremum(name, prim_fn, pick, bool_reduction):
+def _extremum(name, prim_fn, pick):
     def fn(a, axis=None, keepdims=False, initial=None):
         a = _arr(a)
         axes = _axes(axis, ndim(a))
@@ -665,8 +666,6 @@ def _extremum(name, prim_fn, pick, bool_reduction):
             if initial is None:
                 raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
             out = full(tuple(s for i, s in enumerate(shape(a)) if i not in axes), initial, _dtype(a))
-        elif _kind(a) == "b":
-            out = bool_reduction(a, axes)
         else:
             out = prim_fn(a, axes)
         if initial is not None:
@@ -676,10 +675,8 @@ def _extremum(name, prim_fn, pick, bool_reduction):
     return fn
 
 
-max = _extremum("maximum", _r.reduce_max, lambda x, v: maximum(x, v),  # noqa: A001
-                lambda a, axes: any(a, axes))
-min = _extremum("minimum", _r.reduce_min, lambda x, v: minimum(x, v),  # noqa: A001
-                lambda a, axes: all(a, axes))
+max = _extremum("maximum", _r.reduce_max, maximum)  # noqa: A001  (NumPy's name)
+min = _extremum("minimum", _r.reduce_min, minimum)  # noqa: A001  (NumPy's name)
 amax, amin = max, min
 
 
@@ -740,14 +737,18 @@ argmax = _arg_extremum("argmax", _r.argmax)
 argmin = _arg_extremum("argmin", _r.argmin)
 
 
-def any(a, axis=None, keepdims=False):  # noqa: A001  (NumPy's name)
-    a = _bool(a)
-    axes = _axes(axis, ndim(a))
-    return _b.gt(sum(a, axes, keepdims=keepdims), np.asarray(0, int64))
+def _logical_reduction(name, prim_fn):
+    def fn(a, axis=None, keepdims=False):
+        a = _bool(a)
+        axes = _axes(axis, ndim(a))
+        return _keepdims(prim_fn(a, axes) if axes else a, shape(a), axes, keepdims)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
-def all(a, axis=None, keepdims=False):  # noqa: A001  (NumPy's name)
-    return logical_not(any(logical_not(a), axis, keepdims))
+# the max and min of truth values; an empty any is False, an empty all is True (the reductions' identities)
+any = _logical_reduction("any", _r.reduce_max)  # noqa: A001  (NumPy's name)
+all = _logical_reduction("all", _r.reduce_min)  # noqa: A001  (NumPy's name)
 
 
 def cumsum(a, axis=None, dtype=None):
@@ -788,7 +789,7 @@ from ._indexing import (array_split, at, atleast_1d, atleast_2d, atleast_3d, bro
                         broadcast_to, concatenate, expand_dims, flip, fliplr, flipud, hstack, matrix_transpose,
                         moveaxis, ravel, repeat, reshape, roll, split, squeeze, stack, swapaxes, take, tile,
                         transpose, vstack)
-from . import tracing  # noqa: E402,F401  (attaches the array API to _Tracer)
+from . import tracing  # noqa: E402,F401  (attaches the array API to Tracer)
 
 # jnp.linalg, importable too (import jaxlike.numpy.linalg)
 linalg = types.ModuleType(__name__ + ".linalg", "NumPy's linalg functions that need no factorization.")
