@@ -1,8 +1,15 @@
-"""Jacobians as vmap of jvp (jacfwd) or vmap of vjp (jacrev) over a basis, then hessian = jacfwd(jacrev).
+"""Jacobians: jacfwd batches a jvp over the input basis, jacrev batches a vjp over the output basis.
 
-The Jacobian of output leaf o w.r.t. input leaf j has shape ``out_o.shape + in_j.shape``. Results nest as
-in JAX: the output's structure, each leaf replaced by the structure of the differentiated arguments (a
-tuple of them when argnums is a tuple).
+The Jacobian of output leaf o with respect to input leaf j has shape ``out_o.shape + in_j.shape``. Results
+nest as in JAX and torch.func: the output's structure, each leaf replaced by the structure of the
+differentiated argument (a tuple of them when argnums is a tuple).
+
+The basis (rows of the identity) is built inside the trace from ``iota`` and ``eq``: a small one folds to a
+constant, a large one stays three equations instead of becoming an n-by-n constant.
+
+``jacrev(chunk_size=k)`` pulls back k rows of the identity at a time: the vjp graph is batched for k (and
+once more for the remainder), and the chunks run one after another, so the memory of the batched vjp is
+bounded by k. ``chunk_size=1`` is the plain row-by-row loop: it uses no batching rule at all.
 """
 
 import functools
@@ -12,23 +19,32 @@ import numpy as np
 from .api import _aux_values, _diff_mask, _normalize_argnums, _select_args, linearize_graphs, run, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_eval, move_batch_axis
-from .ir.builder import reshape, state
-from .ir.core import Graph
+from .ir.builder import convert, elementwise, full, reshape, trace_graph
+from .ir.core import AVal, Graph
 from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
+from .ir.prims.misc import iota
+from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
 from .ir.transpose import transpose_graph
-from .vmap import _check_options
+from .random import batch_frame
+from .vmap import check_chunk_size, check_randomness
 
 
-def basis(aval, start=0, stop=None):
-    """Rows start..stop of the identity on aval's elements, shaped (rows, *aval.shape)."""
+def basis(aval, start=0, rows=None):
+    """Rows ``start .. start + rows`` of the identity on aval's elements, shaped ``(rows, *aval.shape)``.
+
+    ``start`` may be traced. Built from iota: inside a trace it is a few equations, not a constant.
+    """
     n = aval.size
-    stop = n if stop is None else stop
-    eye = np.zeros((stop - start, n), aval.dtype)
-    eye[np.arange(stop - start), np.arange(start, stop)] = 1
-    return eye.reshape((stop - start,) + aval.shape)
+    rows = n if rows is None else rows
+    index = dtypes.int32 if n + rows < 2 ** 31 else dtypes.int64
+    r = iota(index, (rows, n), 0)
+    c = iota(index, (rows, n), 1)
+    if not (isinstance(start, (int, np.integer)) and start == 0):
+        r = r + convert(start, index)
+    return reshape(convert(elementwise("eq", r, c), aval.dtype), (rows,) + aval.shape)
 
 
 def _float_outputs(fname, g, out_tree):
@@ -38,64 +54,127 @@ def _float_outputs(fname, g, out_tree):
                             f"{a.dtype}; return integer values through has_aux instead")
 
 
-def _assemble(args, nums, single, out_tree, blocks, n_out):
+def _assemble(args, nums, single, out_tree, blocks):
     """blocks[o][j] (o over output leaves, j over differentiated input leaves) into the nested result."""
     per_out = []
-    for o in range(n_out):
-        per_arg = _select_args(args, nums, blocks[o])
+    for row in blocks:
+        per_arg = _select_args(args, nums, row)
         per_out.append(per_arg[0] if single else tuple(per_arg))
     return out_tree.unflatten(per_out)
 
 
-def _chunks(n, chunk_size):
-    step = n if not chunk_size else chunk_size
-    return [(s, min(s + step, n)) for s in range(0, n, step)] or [(0, 0)]
+def chunks(n, chunk_size):
+    """[(start, stop)] covering range(n) in pieces of chunk_size (one piece if None)."""
+    step = n if chunk_size is None else chunk_size
+    return [(s, min(s + step, n)) for s in range(0, n, max(step, 1))]
+
+
+# --------------------------------------------------------------------------------------------------
+# jacfwd
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    """The Jacobian by forward mode: one jvp per input element, batched (torch.func.jacfwd)."""
-    _check_options(randomness, None)
+    """The Jacobian by forward mode: one jvp per input element, batched (torch.func.jacfwd).
+
+    ``randomness`` is vmap's, for implicit random draws in func: the basis is a batch.
+    """
+    check_randomness(randomness)
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
         single, nums = _normalize_argnums(argnums, len(args), "jacfwd")
         diff_leaves = _diff_mask(args, nums, "jacfwd")
-        state.vmap_randomness.append(randomness)
-        try:
-            traced = trace_fn(func, args, kwargs, name="jacfwd", has_aux=has_aux)
-        finally:
-            state.vmap_randomness.pop()
+        with batch_frame(randomness, index_value=0) as frame:
+            traced = trace_fn(frame.enter(func), args, kwargs, name="jacfwd", has_aux=has_aux)
         g = traced.graph
         _float_outputs("jacfwd", g, traced.out_tree)
-        diff = diff_leaves + [False] * len(traced.captured)
+        n_leaves = len(traced.leaves)
+        index_pos = frame.position if frame.index is not None else None
+        extra = [] if index_pos is None else [np.zeros((), dtypes.uint32)]
+        diff = diff_leaves + [False] * (len(extra) + len(traced.captured))
         columns = [k for k, d in enumerate(diff) if d]
         n_in, n_out = len(g.inputs), len(g.outputs)
 
         def build(*xs):
             blocks = [[None] * len(columns) for _ in range(n_out)]
+            offset = 0
             for j, k in enumerate(columns):
                 aval = g.in_avals[k]
+                out_shapes = [g.out_avals[o].shape + aval.shape for o in range(n_out)]
+                if aval.size == 0:
+                    for o in range(n_out):
+                        blocks[o][j] = full(out_shapes[o], 0, g.out_avals[o].dtype)
+                    continue
                 jg = jvp_graph(g, [i == k for i in range(n_in)])
-                outs, dims = batch_eval(jg, [*xs, basis(aval)], [None] * n_in + [0])
+                ins, dims = list(xs) + [basis(aval)], [None] * n_in + [0]
+                if index_pos is not None:  # 'different': one batch index per basis column, over all inputs
+                    ins[index_pos] = iota(dtypes.uint32, (aval.size,), 0) + np.uint32(offset)
+                    dims[index_pos] = 0
+                outs, out_dims = batch_eval(jg, ins, dims)
                 for o in range(n_out):
-                    t = move_batch_axis(outs[n_out + o], dims[n_out + o], aval.size, -1)
-                    blocks[o][j] = reshape(t, g.out_avals[o].shape + aval.shape)
+                    t = move_batch_axis(outs[n_out + o], out_dims[n_out + o], aval.size, -1)
+                    blocks[o][j] = reshape(t, out_shapes[o])
+                offset += aval.size
             return [b for row in blocks for b in row]
 
-        flat = run(build, g.in_avals, [*traced.leaves, *traced.captured])
+        flat = run(build, g.in_avals, [*traced.leaves, *extra, *traced.captured])
         blocks = [flat[o * len(columns):(o + 1) * len(columns)] for o in range(n_out)]
-        result = _assemble(args, nums, single, traced.out_tree, blocks, n_out)
+        result = _assemble(args, nums, single, traced.out_tree, blocks)
         return (result, _aux_values(traced.aux)) if has_aux else result
 
     return wrapped
 
 
+# --------------------------------------------------------------------------------------------------
+# jacrev
+
+
+def _rows_graph(t_o, res_avals, out_aval, n):
+    """Graph (start: i64[], residuals...) -> rows start..start+n of the Jacobian of one output, one array
+    ``(n, *in_j.shape)`` per differentiated input j. n = 1 runs the vjp once, unbatched."""
+    nres = len(res_avals)
+
+    def fn(start, *res):
+        ct = basis(out_aval, start, n)
+        if n == 1:
+            cts = eval_graph(t_o, *res, reshape(ct, out_aval.shape))
+            return [reshape(c, (1,) + a.shape) for c, a in zip(cts, t_o.out_avals, strict=True)]
+        cts, dims = batch_eval(t_o, [*res, ct], [None] * nres + [0])
+        return [move_batch_axis(c, d, n, 0) for c, d in zip(cts, dims, strict=True)]
+
+    graph, captured = trace_graph(fn, [AVal((), dtypes.int64)] + list(res_avals), name="jacrev rows")
+    assert not captured
+    return simplify(graph)
+
+
+def _concat(parts):
+    return parts[0] if len(parts) == 1 else concatenate(parts, 0)
+
+
+def jacobian_rows(t_o, residuals, out_aval, in_avals, chunk_size):
+    """The Jacobian of one output (shape ``out.shape + in_j.shape`` for each j), chunk_size rows at a time."""
+    m = out_aval.size
+    if m == 0 or not in_avals:
+        return [full(out_aval.shape + a.shape, 0, a.dtype) for a in in_avals]
+    res_avals = t_o.in_avals[:len(residuals)]
+    graphs = {}
+    pieces = [[] for _ in in_avals]
+    for start, stop in chunks(m, chunk_size):
+        n = stop - start
+        if n not in graphs:
+            graphs[n] = _rows_graph(t_o, res_avals, out_aval, n)
+        for j, rows in enumerate(eval_graph(graphs[n], np.int64(start), *residuals)):
+            pieces[j].append(rows)
+    return [reshape(_concat(p), out_aval.shape + a.shape) for p, a in zip(pieces, in_avals, strict=True)]
+
+
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     """The Jacobian by reverse mode: one vjp per output element, batched (torch.func.jacrev).
 
-    chunk_size=k pulls back k rows of the identity at a time, bounding the memory of the batched vjp.
+    chunk_size=k pulls back k rows of the identity at a time, bounding the memory of the batched vjp;
+    chunk_size=1 is a plain loop over rows (no batching rules needed); None does all rows at once.
     """
-    _check_options("error", chunk_size)
+    check_chunk_size(chunk_size, "jacrev")
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
@@ -108,45 +187,22 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
         known, linear, nres = linearize_graphs(g, diff)
         n_out = len(g.outputs)
         diff_avals = [a for a, d in zip(g.in_avals, diff) if d]
-
-        def build(*xs):
-            res = eval_graph(known, *xs)[n_out:]
-            blocks = []
-            for o in range(n_out):
-                out_aval = g.out_avals[o]
-                # the linear map to output o alone: its transpose never sees the other outputs
-                lin_o = dce(Graph(linear.consts, linear.inputs, linear.eqns, [linear.outputs[o]]))
-                t_o = simplify(transpose_graph(lin_o, [False] * nres + [True] * len(diff_avals)))
-                pieces = [[] for _ in diff_avals]
-                for start, stop in _chunks(out_aval.size, chunk_size):
-                    cts, dims = batch_eval(t_o, [*res, basis(out_aval, start, stop)], [None] * nres + [0])
-                    for j, (ct, d) in enumerate(zip(cts, dims)):
-                        pieces[j].append(move_batch_axis(ct, d, stop - start, 0))
-                row = []
-                for j, aval in enumerate(diff_avals):
-                    rows = pieces[j][0] if len(pieces[j]) == 1 else _concat(pieces[j])
-                    row.append(reshape(rows, out_aval.shape + aval.shape))
-                blocks.append(row)
-            return [b for row in blocks for b in row]
-
-        flat = run(build, g.in_avals, [*traced.leaves, *traced.captured])
-        k = len(diff_avals)
-        blocks = [flat[o * k:(o + 1) * k] for o in range(n_out)]
-        result = _assemble(args, nums, single, traced.out_tree, blocks, n_out)
+        residuals = eval_graph(known, *traced.leaves, *traced.captured)[n_out:]
+        blocks = []
+        for o in range(n_out):
+            # the linear map to output o alone: its transpose never sees the other outputs
+            lin_o = dce(Graph(linear.consts, linear.inputs, linear.eqns, [linear.outputs[o]]))
+            t_o = simplify(transpose_graph(lin_o, [False] * nres + [True] * len(diff_avals)))
+            blocks.append(jacobian_rows(t_o, residuals, g.out_avals[o], diff_avals, chunk_size))
+        result = _assemble(args, nums, single, traced.out_tree, blocks)
         return (result, _aux_values(traced.aux)) if has_aux else result
 
     return wrapped
 
 
-def _concat(parts):
-    from .ir.prims.shape import concatenate
-    return concatenate(parts, 0)
-
-
 def hessian(func, argnums=0, has_aux=False):
-    """The Hessian, as jacfwd(jacrev(func)) (forward-over-reverse)."""
-    if has_aux:
-        inner = jacrev(func, argnums, has_aux=True)
-        return jacfwd(inner, argnums, has_aux=True)
-    return jacfwd(jacrev(func, argnums), argnums)
+    """The Hessian, as jacfwd(jacrev(func)) (forward-over-reverse), as torch.func.hessian."""
+    return jacfwd(jacrev(func, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
 
+
+__all__ = ["jacfwd", "jacrev", "hessian", "basis", "chunks", "jacobian_rows"]

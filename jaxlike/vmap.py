@@ -1,4 +1,19 @@
-"""vmap: trace one example abstractly, run the batching pass, simplify, run (torch.func / JAX semantics)."""
+"""vmap: trace one example abstractly, run the batching pass, simplify, run (torch.func.vmap semantics).
+
+``vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None)``, with JAX's ``in_axes`` and
+``out_axes`` accepted as other spellings of ``in_dims`` and ``out_dims``.
+
+- ``in_dims`` is an int, None, or a tuple with one entry per positional argument; each entry is a prefix of
+  that argument's structure (an int or None applies to the whole subtree; dicts, lists and tuples nest).
+  Negative axes count from the end. Keyword arguments are passed through unbatched.
+- ``out_dims`` is a prefix of the output structure in the same way; None is allowed for an output that
+  does not depend on the batch.
+- The function is traced once on an example's shapes, without values: Python control flow on a batched
+  value raises TracerBoolConversionError (use ``jnp.where`` or ``jaxlike.lax.cond``).
+- ``randomness`` ('error', 'same' or 'different') says what implicit random draws do (jaxlike.random).
+- ``chunk_size=k`` evaluates k examples at a time: the graph is batched for k, and the chunks run one
+  after another, so memory is bounded by k rather than by the batch size.
+"""
 
 import functools
 
@@ -6,62 +21,129 @@ import numpy as np
 
 from . import tree
 from .api import _fun_name, flatten_args, trace_fn
+from .ir import dtypes
 from .ir.batching import batch_graph
-from .ir.builder import aval_of, state
+from .ir.builder import aval_of
 from .ir.interpret import eval_graph
 from .ir.simplify import simplify
+from .random import batch_frame
 
 RANDOMNESS = ("error", "same", "different")
 
 
+def _is_int(d):
+    return isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+
+
+def check_randomness(randomness):
+    if not isinstance(randomness, str) or randomness not in RANDOMNESS:
+        raise ValueError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                         f"Got {randomness!r}")
+
+
+def check_chunk_size(chunk_size, fname="vmap"):
+    if chunk_size is None:
+        return
+    if not _is_int(chunk_size) or chunk_size <= 0:
+        raise ValueError(f"{fname}: chunk_size should be None or greater than 0. (got {chunk_size!r})")
+
+
 def _check_options(randomness, chunk_size):
-    if randomness not in RANDOMNESS:
-        raise ValueError(f"vmap: randomness must be one of 'error', 'same' or 'different', got {randomness!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool)
-                                   or chunk_size <= 0):
-        raise ValueError(f"vmap: chunk_size must be a positive int or None, got {chunk_size!r}")
+    """Kept for callers that validate both options at once."""
+    check_randomness(randomness)
+    check_chunk_size(chunk_size)
 
 
-def _flat_in_dims(in_dims, args):
+# --------------------------------------------------------------------------------------------------
+# in_dims and out_dims
+
+
+def _where(func, in_dims=None, out_dims=None):
+    """The ``vmap(f, in_dims=..., ...)(<inputs>)`` prefix of error messages, as torch writes it."""
+    opts = "" if in_dims is None else f", in_dims={in_dims!r}"
+    opts += "" if out_dims is None else f", out_dims={out_dims!r}"
+    return f"vmap({_fun_name(func)}{opts}, ...)(<inputs>)"
+
+
+def flat_in_dims(func, in_dims, args):
+    """One in_dim (int or None) per leaf of args, following prefix semantics."""
     if isinstance(in_dims, list):
         in_dims = tuple(in_dims)
-    if in_dims is None or isinstance(in_dims, (int, np.integer)):
-        return [in_dims] * len(flatten_args(args)[0])
+    if in_dims is None or _is_int(in_dims):
+        return [in_dims] * len(tree.leaves(tuple(args)))
     if not isinstance(in_dims, tuple):
-        raise ValueError(f"vmap: in_dims must be an int, None, or a tuple with one entry per positional "
-                         f"argument; got {type(in_dims).__name__}")
+        hint = (f" To give the structure of a single {type(in_dims).__name__} argument, wrap it in a tuple: "
+                f"in_dims=({in_dims!r},)." if isinstance(in_dims, dict) else "")
+        raise ValueError(f"{_where(func, in_dims)}: expected `in_dims` to be int or a (potentially nested) "
+                         f"tuple matching the structure of inputs, got: {type(in_dims).__name__}.{hint}")
     if len(in_dims) != len(args):
-        raise ValueError(f"vmap: in_dims is not compatible with the structure of the inputs: in_dims has "
-                         f"{len(in_dims)} entries but the function was called with {len(args)} positional "
-                         f"argument{'s' if len(args) != 1 else ''}")
-    return tree.broadcast_prefix(in_dims, tuple(args), name="in_dims")
+        raise ValueError(f"{_where(func, in_dims)}: in_dims is not compatible with the structure of "
+                         f"`inputs`. in_dims has {len(in_dims)} entries but the function was called with "
+                         f"{len(args)} positional argument{'s' if len(args) != 1 else ''}: in_dims "
+                         f"has structure {tree.structure(in_dims)} but inputs has structure "
+                         f"{tree.structure(tuple(args))}.")
+    try:
+        return tree.broadcast_prefix(in_dims, tuple(args), name="in_dims")
+    except ValueError as e:
+        raise ValueError(f"{_where(func, in_dims)}: in_dims is not compatible with the structure of "
+                         f"`inputs`: {e}.") from None
 
 
-def _batch_size(leaves, avals, flat_dims, paths):
-    sizes = []
-    normalized = []
-    for leaf, aval, d, path in zip(leaves, avals, flat_dims, paths):
+def batch_size_of(func, in_dims, avals, flat_dims, paths):
+    """(batch size, in_dims normalised to non-negative ints or None); the errors name each argument."""
+    sizes, normalized = [], []
+    for aval, d, path in zip(avals, flat_dims, paths, strict=True):
         if d is None:
             normalized.append(None)
             continue
-        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-            raise ValueError(f"vmap: in_dims for {path} must be an int or None, got {d!r}")
+        if not _is_int(d):
+            raise ValueError(f"{_where(func, in_dims)}: Got in_dim={d!r} for input {path}, but in_dim must "
+                             "be either an integer dimension or None.")
         if not -aval.ndim <= d < aval.ndim:
-            raise ValueError(f"vmap: in_dims={d} is out of range for {path} of shape {aval.shape} (rank "
-                             f"{aval.ndim}); expected a value in [{-aval.ndim}, {aval.ndim})"
-                             + (" — a 0-d value cannot be batched: give it in_dims None" if not aval.ndim
-                                else ""))
+            extra = (" A 0-d input has no dimension to map over: give it in_dim None." if aval.ndim == 0
+                     else "")
+            raise ValueError(f"{_where(func, in_dims)}: Got in_dim={d} for input {path}, but that input has "
+                             f"shape {aval.shape} (dimensionality {aval.ndim}) so expected in_dim to satisfy "
+                             f"-{aval.ndim} <= in_dim < {aval.ndim}.{extra}")
         d = int(d) % aval.ndim
         normalized.append(d)
         sizes.append((path, d, aval.shape[d]))
     if not sizes:
-        raise ValueError("vmap: at least one input must be batched over, but in_dims is None for every "
-                         "input; give the batched argument an int in_dims")
+        raise ValueError(f"{_where(func, in_dims)}: at least one input must be batched over, but in_dims is "
+                         "None for every input. Give the batched argument an integer in_dim.")
     if len({s for _, _, s in sizes}) > 1:
-        detail = ", ".join(f"{p} has size {s} along axis {d}" for p, d, s in sizes)
-        raise ValueError(f"vmap: the batched inputs have different sizes along their batch dimensions: "
-                         f"{detail}; every batched input must have the same size")
+        detail = "; ".join(f"{p} has size {s} in dimension {d}" for p, d, s in sizes)
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got "
+                         f"sizes {[s for _, _, s in sizes]} for the mapped dimension: {detail}.")
     return sizes[0][2], normalized
+
+
+def flat_out_dims(func, out_dims, out_tree, out_avals):
+    """One out_dim (a non-negative int or None) per output leaf, following prefix semantics."""
+    if isinstance(out_dims, list):
+        out_dims = tuple(out_dims)
+    structure = out_tree.unflatten(list(range(len(out_avals))))
+    try:
+        flat = tree.broadcast_prefix(out_dims, structure, name="out_dims")
+    except ValueError:
+        raise ValueError(f"{_where(func, out_dims=out_dims)}: out_dims is not compatible with the structure "
+                         f"of `outputs`. out_dims has structure {tree.structure(out_dims)} but outputs has "
+                         f"structure {out_tree}.") from None
+    result = []
+    for i, (d, aval) in enumerate(zip(flat, out_avals, strict=True)):
+        if d is None:
+            result.append(None)
+            continue
+        if not _is_int(d):
+            raise ValueError(f"{_where(func, out_dims=out_dims)}: Got out_dim={d!r} for output {i}, but "
+                             "out_dim must be either an integer dimension or None.")
+        rank = aval.ndim + 1
+        if not -rank <= d < rank:
+            raise ValueError(f"{_where(func, out_dims=out_dims)}: Got out_dim={d} for output {i}, which has "
+                             f"shape {aval.shape} per example (dimensionality {rank} when batched), so "
+                             f"expected out_dim to satisfy -{rank} <= out_dim < {rank}.")
+        result.append(int(d) % rank)
+    return result
 
 
 def _example_aval(aval, d):
@@ -70,88 +152,104 @@ def _example_aval(aval, d):
     return aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
 
 
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, in_axes=None, out_axes=None):
-    """Vectorise func over an axis of its inputs (torch.func.vmap; in_axes/out_axes are JAX's spellings).
+# --------------------------------------------------------------------------------------------------
+# vmap
 
-    Keyword arguments of the call are passed through unbatched. chunk_size=k evaluates k examples at a time.
-    """
-    in_dims = in_axes if in_axes is not None else in_dims
-    out_dims = out_axes if out_axes is not None else out_dims
-    _check_options(randomness, chunk_size)
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, in_axes=None, out_axes=None):
+    """Vectorise func over an axis of its inputs (torch.func.vmap; in_axes/out_axes are JAX's spellings)."""
+    if in_axes is not None:
+        if in_dims != 0:
+            raise TypeError("vmap: give in_dims or in_axes (its JAX spelling), not both")
+        in_dims = in_axes
+    if out_axes is not None:
+        if out_dims != 0:
+            raise TypeError("vmap: give out_dims or out_axes (its JAX spelling), not both")
+        out_dims = out_axes
+    if not callable(func):
+        raise TypeError(f"vmap: func must be callable, got {type(func).__name__}")
+    check_randomness(randomness)
+    check_chunk_size(chunk_size)
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
         if not args:
-            raise ValueError(f"vmap({_fun_name(func)}): got no positional inputs; vmap batches over "
-                             "positional arguments (keyword arguments are not batched)")
+            raise ValueError(f"vmap({_fun_name(func)})(<inputs>): got no inputs. Maybe you forgot to add "
+                             "inputs, or you are trying to vmap over a function with no inputs. The latter "
+                             "is unsupported (keyword arguments are not batched).")
         leaves, avals, _ = flatten_args(args)
         paths = [p for p, _ in tree.flatten_with_paths(tuple(args), "args")]
-        flat_dims = _flat_in_dims(in_dims, args)
-        size, flat_dims = _batch_size(leaves, avals, flat_dims, paths)
+        flat_dims = flat_in_dims(func, in_dims, args)
+        size, flat_dims = batch_size_of(func, in_dims, avals, flat_dims, paths)
         example = [_example_aval(a, d) for a, d in zip(avals, flat_dims)]
-        state.vmap_randomness.append(randomness)
-        try:
-            traced = trace_fn(func, args, kwargs, name="vmap", abstract=True, in_avals=example)
-        finally:
-            state.vmap_randomness.pop()
+        with batch_frame(randomness) as frame:
+            traced = trace_fn(frame.enter(func), args, kwargs, name="vmap", abstract=True, in_avals=example)
         g = traced.graph
-        n_out = len(g.outputs)
-        outs_structure = traced.out_tree.unflatten(list(range(n_out)))
-        try:
-            flat_out = tree.broadcast_prefix(out_dims, outs_structure, name="out_dims")
-        except ValueError as e:
-            raise ValueError(f"vmap: out_dims does not match the outputs of {_fun_name(func)}: {e}") from None
-        flat_out = [_normalize_out_dim(d, a) for d, a in zip(flat_out, g.out_avals)]
-        in_dims_all = flat_dims + [None] * len(traced.captured)
-        if chunk_size is None or chunk_size >= size:
-            outs = _run_batched(g, in_dims_all, size, flat_out, [*leaves, *traced.captured])
-        else:
-            outs = _run_chunked(g, in_dims_all, size, flat_out, leaves, traced.captured, chunk_size)
+        outs_dims = flat_out_dims(func, out_dims, traced.out_tree, g.out_avals)
+        batched_args, batched_dims = list(leaves), list(flat_dims)
+        if frame.index is not None:  # 'different' randomness: each element's index, an extra input
+            assert frame.position == len(leaves)
+            batched_args.append(np.arange(size, dtype=dtypes.uint32))
+            batched_dims.append(0)
+        outs = run_batched(func, g, batched_args, batched_dims, traced.captured, size, outs_dims, chunk_size)
         return traced.out_tree.unflatten(outs)
 
     return wrapped
 
 
-def _normalize_out_dim(d, example_aval):
-    if d is None:
-        return None
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-        raise ValueError(f"vmap: out_dims entries must be ints or None, got {d!r}")
-    rank = example_aval.ndim + 1
-    if not -rank <= d < rank:
-        raise ValueError(f"vmap: out_dims={d} is out of range for an output of rank {rank}")
-    return int(d) % rank
+def run_batched(func, g, args, in_dims, captured, size, out_dims, chunk_size=None):
+    """Run graph g batched over args (batch axes in_dims) and captured values (unbatched)."""
+    in_dims = list(in_dims) + [None] * len(captured)
+    if chunk_size is None or chunk_size >= size:
+        return _run(func, g, in_dims, size, out_dims, [*args, *captured])
+    return _run_chunked(func, g, in_dims, size, out_dims, list(args), list(captured), chunk_size)
 
 
-def _run_batched(g, in_dims, size, out_dims, args):
+def _batched(func, g, in_dims, size, out_dims):
     try:
-        bg = batch_graph(g, in_dims, size, out_dims)
+        return simplify(batch_graph(g, in_dims, size, out_dims))
     except ValueError as e:
         if "out_dims None" in str(e):
-            raise ValueError("vmap: out_dims is None for an output that depends on the batched inputs; "
-                             "give that output an int out_dims") from None
+            raise ValueError(f"{_where(func)}: out_dims is None for an output that depends on the batched "
+                             "inputs; give that output an integer out_dim.") from None
         raise
-    return eval_graph(simplify(bg), *args)
 
 
-def _run_chunked(g, in_dims, size, out_dims, leaves, captured, k):
-    """k examples at a time; the batched graph is built once per distinct chunk size (at most two)."""
-    from .ir.prims.shape import concatenate, slice_
+def _run(func, g, in_dims, size, out_dims, args):
+    return eval_graph(_batched(func, g, in_dims, size, out_dims), *args)
+
+
+def _take(x, d, start, stop):
+    """Elements start..stop of x along axis d."""
+    from .ir.prims.shape import slice_
+    shape = aval_of(x).shape
+    starts, limits = [0] * len(shape), list(shape)
+    starts[d], limits[d] = start, stop
+    return slice_(x, tuple(starts), tuple(limits))
+
+
+def _run_chunked(func, g, in_dims, size, out_dims, args, captured, k):
+    """k examples at a time. The batched graph is built once per distinct chunk size (at most two).
+
+    Called on concrete arrays, each chunk runs to completion before the next starts, so only one chunk's
+    intermediates are alive at a time.
+    """
+    from .ir.prims.shape import concatenate
+    graphs = {}
     pieces = []
     for start in range(0, size, k):
         stop = min(start + k, size)
-        chunk = []
-        for x, d in zip(leaves, in_dims):
-            if d is None:
-                chunk.append(x)
-                continue
-            shape = aval_of(x).shape
-            starts = [0] * len(shape)
-            limits = list(shape)
-            starts[d], limits[d] = start, stop
-            chunk.append(slice_(x, tuple(starts), tuple(limits)))
-        pieces.append(_run_batched(g, in_dims, stop - start, out_dims, [*chunk, *captured]))
+        n = stop - start
+        if n not in graphs:
+            graphs[n] = _batched(func, g, in_dims, n, out_dims)
+        chunk = [x if d is None else _take(x, d, start, stop)
+                 for x, d in zip(args, in_dims[:len(args)], strict=True)]
+        pieces.append(eval_graph(graphs[n], *chunk, *captured))
     outs = []
     for i, d in enumerate(out_dims):
         outs.append(pieces[0][i] if d is None else concatenate([p[i] for p in pieces], d))
     return outs
+
+
+__all__ = ["vmap", "RANDOMNESS", "check_randomness", "check_chunk_size", "run_batched", "flat_in_dims",
+           "flat_out_dims", "batch_size_of"]
