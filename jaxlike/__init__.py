@@ -5,13 +5,15 @@ from .api import grad, jvp, linearize, make_ir, make_jaxpr, no_grad, stop_gradie
 from .jit import jit
 from .jacobians import hessian, jacfwd, jacrev
 from .vmap import vmap
+from .functional import jacobian
+from . import random
 from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcreteBooleanIndexError,
                      TracerArrayConversionError, TracerBoolConversionError, TracerIntegerConversionError,
                      UnexpectedTracerError)
 
 __version__ = "0.1.0"
 
-__all__ = ["jit", "hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr",
+__all__ = ["jacobian", "random", "jit", "hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr",
            "no_grad", "stop_gradient", "value_and_grad", "vjp", "tree", "ConcretizationTypeError", "InternalCompilerError",
            "NonConcreteBooleanIndexError", "TracerArrayConversionError", "TracerBoolConversionError",
            "TracerIntegerConversionError", "UnexpectedTracerError"]
