@@ -333,6 +333,8 @@ def _entry(item):
         item = jnp.asarray(item)
         if jnp.size(item) == 0:
             item = np.zeros(jnp.shape(item), np.int64)  # [] indexes nothing, it is not a float array
+    if isinstance(item, np.ndarray) and item.dtype.kind in "iu" and item.dtype not in dtypes.SUPPORTED:
+        item = item.astype(np.int64)  # int8, uint64, ... index as well as any other integers
     if isinstance(item, Tracer) or isinstance(item, np.ndarray):
         dt = jnp._dtype(item)
         if dtypes.is_bool(dt):
@@ -496,7 +498,7 @@ def _advanced(x, entries, arrays):
     except ValueError:
         raise IndexError("shape mismatch: indexing arrays could not be broadcast together with shapes "
                          + " ".join(str(s) for s in shapes)) from None
-    idx_dtype = dtypes.int64
+    idx_dtype = result_type(*[a for _, a in arrays])
     columns = [_broadcast_to(convert(_wrapped(a, jnp.shape(x)[axis], axis), idx_dtype), batch)
                for axis, a in arrays]
     indices = jnp.stack(columns, -1)
@@ -705,9 +707,13 @@ def _combine_traced(flat_x, pos, vals, op):
     dt = jnp._dtype(vals)
     if kind == "prod":
         combined = jnp.prod(jnp.where(same, spread, np.ones((), dt)), axis=1)
-    else:
-        info = np.finfo(dt) if dtypes.is_float(dt) else np.iinfo(dt)
-        fill = np.asarray((np.inf if kind == "min" else -np.inf) if dtypes.is_float(dt) else
-                          (info.max if kind == "min" else info.min), dt)
-        combined = (jnp.min if kind == "min" else jnp.max)(jnp.where(same, spread, fill), axis=1)
+    else:  # the other positions' updates are replaced by the identity of min (max)
+        if dtypes.is_float(dt):
+            identity = np.inf if kind == "min" else -np.inf
+        elif dtypes.is_int(dt):
+            identity = np.iinfo(dt).max if kind == "min" else np.iinfo(dt).min
+        else:
+            identity = kind == "min"
+        spread = jnp.where(same, spread, np.asarray(identity, dt))
+        combined = (jnp.min if kind == "min" else jnp.max)(spread, axis=1)
     return _write(flat_x, pos, _APPLY[op](getitem(flat_x, pos), combined))
