@@ -1,0 +1,739 @@
+"""Sparse Jacobians and Hessians: the pattern read off the graph, a colouring, one compressed evaluation.
+
+    import jaxlike.sparse
+
+    J = jaxlike.sparse.jacobian(f)(x)          # a scipy.sparse CSR matrix
+    H = jaxlike.sparse.hessian(f)(x)           # symmetric, by star colouring
+    print(jaxlike.sparse.sparsity_pattern(f)(x))
+
+The pipeline, once per input signature (pytree structure, shapes, dtypes) and cached:
+
+1. trace ``f`` abstractly to a Graph (as ``jit`` does: Python control flow on values must use
+   ``jnp.where`` or ``jaxlike.lax``);
+2. read the Jacobian's sparsity pattern off the graph (``jaxlike.ir.sparsity``);
+3. colour the columns (forward mode) or the rows (reverse mode), keeping the mode with fewer colours
+   (``jaxlike.ir.coloring``); a Hessian gets a star colouring;
+4. build ONE Graph from the inputs to the non-zero values: the jvp (or vjp) of f batched over one seed
+   vector per colour, then a gather with constant indices that picks each non-zero out of the compressed
+   result. That Graph is interpreted, or compiled with ``jaxlike.jit`` when ``compiled=True``.
+
+Each call then runs only step 4's graph and wraps the values (in CSR order) into the format asked for.
+
+The Jacobian is that of the flattened output with respect to the flattened input: output leaves are
+flattened (row-major) and concatenated into the rows, the leaves of the differentiated arguments likewise
+into the columns.
+"""
+
+import functools
+import warnings
+
+import numpy as np
+
+from .api import _diff_mask, _normalize_argnums, flatten_args, linearize_graphs, trace_fn, vjp_graphs
+from .ir import coloring, dtypes
+from .ir.batching import batch_eval, move_batch_axis
+from .ir.builder import Tracer, broadcast_to, convert, reshape, trace_graph
+from .ir.core import Lit
+from .ir.interpret import eval_graph
+from .ir.jvp import jvp_graph
+from .ir.prims.indexing import gather
+from .ir.prims.shape import concatenate
+from .ir.simplify import simplify
+from .ir.sparsity import conservative_uses, jacobian_sparsity
+from .ir.transpose import transpose_graph
+
+FORMATS = ("csr", "coo", "triplets")
+
+
+# --------------------------------------------------------------------------------------------------
+# What the analysis found: printable, and the input of the compressed evaluation
+
+
+class SparsityInfo:
+    """The sparsity pattern of a Jacobian (or Hessian), its colouring and the chosen mode.
+
+    ``rows``, ``cols``: the structural non-zeros, sorted by row then column (CSR order); ``shape``;
+    ``colors``: one colour per column (mode 'fwd'), per row ('rev') or per variable ('star', Hessians);
+    ``n_colors``: how many evaluations of the jvp (or vjp) one Jacobian costs.
+    """
+
+    def __init__(self, kind, rows, cols, shape, mode, colors, alternatives, conservative):
+        self.kind = kind
+        self.rows = rows
+        self.cols = cols
+        self.shape = shape
+        self.mode = mode
+        self.colors = colors
+        self.alternatives = alternatives  # mode -> number of colours it would need
+        self.conservative = conservative  # primitives whose rule had to assume dependence on everything
+
+    @property
+    def nnz(self):
+        return len(self.rows)
+
+    @property
+    def n_colors(self):
+        return coloring.num_colors(self.colors)
+
+    @property
+    def density(self):
+        size = self.shape[0] * self.shape[1]
+        return self.nnz / size if size else 0.0
+
+    def to_dense(self):
+        """The pattern as a boolean array."""
+        out = np.zeros(self.shape, bool)
+        out[self.rows, self.cols] = True
+        return out
+
+    def to_scipy(self, format="csr"):  # noqa: A002  (scipy's name)
+        """The pattern as a scipy.sparse matrix of ones."""
+        return _to_format(self, np.ones(self.nnz), format)
+
+    def spy(self, path, title=None):
+        """Save a picture of the pattern, each non-zero in the colour of its group, next to the compressed
+        matrix it is read from. SVG always; PNG with matplotlib when installed, else a plain PNG."""
+        return save_spy(self, path, title)
+
+    def __repr__(self):
+        return (f"SparsityInfo({self.kind} {self.shape[0]}x{self.shape[1]}, nnz={self.nnz}, "
+                f"mode={self.mode!r}, n_colors={self.n_colors})")
+
+    def __str__(self):
+        m, n = self.shape
+        per_row = np.bincount(self.rows, minlength=m) if m else np.zeros(0, int)
+        how = {"fwd": "columns (forward mode: one jvp per colour)",
+               "rev": "rows (reverse mode: one vjp per colour)",
+               "star": "variables, star colouring (forward-over-reverse: one Hessian-vector product "
+                       "per colour)",
+               "column": "columns of the Hessian (forward-over-reverse: one Hessian-vector product per "
+                         "colour)"}[self.mode]
+        lines = [f"{self.kind} sparsity: {m} x {n}, {self.nnz} non-zeros ({100 * self.density:.3g}% dense), "
+                 f"{per_row.max() if m else 0} at most per row",
+                 f"colouring: {self.n_colors} colours of {how}"]
+        others = ", ".join(f"{k} {v}" for k, v in self.alternatives.items() if k != self.mode)
+        if others:
+            lines.append(f"  colours with the other choices: {others}")
+        if self.conservative:
+            lines.append("  conservative (all inputs to all outputs) through: "
+                         + ", ".join(sorted(set(self.conservative))))
+        if m <= 40 and n <= 80:
+            dense = self.to_dense()
+            mark = np.full(self.shape, ".", dtype="<U1")
+            keys = _picture(self)[0]
+            mark[self.rows, self.cols] = [_glyph(int(k)) for k in keys]
+            lines += ["  " + "".join(r) for r in np.where(dense, mark, ".")]
+        return "\n".join(lines)
+
+
+def _glyph(k):
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return alphabet[k] if k < len(alphabet) else "#"
+
+
+# --------------------------------------------------------------------------------------------------
+# The compressed evaluation as one Graph
+
+
+def _seeds(avals, colors, p):
+    """The seed matrix split per leaf: leaf k gets an array (p, *shape_k) with a 1 at [colour of e, e]."""
+    out, start = [], 0
+    for aval in avals:
+        size = aval.size
+        seed = np.zeros((p, size), aval.dtype)
+        seed[colors[start:start + size], np.arange(size)] = 1
+        out.append(seed.reshape((p,) + aval.shape))
+        start += size
+    return out
+
+
+def _flat_rows(parts, p, dtype):
+    """Batched results (p, *shape) of several leaves as one flat (p * total,) array, column-major in p."""
+    mats = [reshape(convert(x, dtype), (p, int(np.prod(x.shape[1:], dtype=np.int64)))) for x in parts]
+    mat = mats[0] if len(mats) == 1 else concatenate(mats, 1)
+    return reshape(mat, (p * mat.shape[1],))
+
+
+def _pick(flat, index):
+    """The non-zeros: a gather with constant indices from the compressed result."""
+    return gather(flat, np.asarray(index, np.int64).reshape(-1, 1), (0,))
+
+
+def forward_graph(graph, diff, colors, index, dtype):
+    """Graph(inputs of graph) -> values: J S by a jvp batched over the seeds S (one per colour of the
+    differentiated input elements), then B.ravel()[index] with B = (J S).T of shape (p, outputs)."""
+    p = coloring.num_colors(colors)
+    n_in, n_out = len(graph.inputs), len(graph.outputs)
+    diff_avals = [a for a, d in zip(graph.in_avals, diff, strict=True) if d]
+    seeds = _seeds(diff_avals, colors, p)
+    jg = jvp_graph(graph, diff) if p else None
+
+    def build(*xs):
+        if not p:
+            return [np.zeros((0,), dtype)]
+        outs, dims = batch_eval(jg, [*xs, *seeds], [None] * n_in + [0] * len(seeds))
+        tangents = [move_batch_axis(t, d, p, 0) for t, d in zip(outs[n_out:], dims[n_out:], strict=True)]
+        return [_pick(_flat_rows(tangents, p, dtype), index)]
+
+    out, captured = trace_graph(build, graph.in_avals, name="sparse jacobian (forward)")
+    assert not captured
+    return sink_gather(simplify(out))
+
+
+def reverse_graph(graph, diff, colors, index, dtype):
+    """Graph(inputs of graph) -> values: W J by a vjp batched over the seeds W (one per colour of the
+    output elements), then C.ravel()[index] with C = W J of shape (p, inputs)."""
+    p = coloring.num_colors(colors)
+    n_out = len(graph.outputs)
+    known, linear, nres = linearize_graphs(graph, diff)
+    n_diff = sum(diff)
+    transposed = simplify(transpose_graph(linear, [False] * nres + [True] * n_diff)) if p else None
+    seeds = _seeds(graph.out_avals, colors, p)
+
+    def build(*xs):
+        if not p:
+            return [np.zeros((0,), dtype)]
+        res = eval_graph(known, *xs)[n_out:]
+        cts, dims = batch_eval(transposed, [*res, *seeds], [None] * nres + [0] * n_out)
+        cts = [move_batch_axis(c, d, p, 0) for c, d in zip(cts, dims, strict=True)]
+        return [_pick(_flat_rows(cts, p, dtype), index)]
+
+    out, captured = trace_graph(build, graph.in_avals, name="sparse jacobian (reverse)")
+    assert not captured
+    return sink_gather(simplify(out))
+
+
+def gradient_graph(graph, diff):
+    """Graph(inputs) -> gradient of the scalar output w.r.t. each differentiated input."""
+    known, transposed, _ = vjp_graphs(graph, diff)
+    one = np.ones((), graph.out_avals[0].dtype)
+
+    def build(*xs):
+        res = eval_graph(known, *xs)[1:]
+        return eval_graph(transposed, *res, one)
+
+    out, captured = trace_graph(build, graph.in_avals, name="gradient")
+    assert not captured
+    return simplify(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sinking the decompression: gather the non-zeros as early as possible
+
+PUSH_THROUGH = {"reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose", "slice", "rev",
+                "pad", "concatenate"}
+
+
+def _elementwise_eqn(eqn):
+    out = eqn.outputs[0].aval
+    return (eqn.prim.family in ("unary", "binary") and len(eqn.outputs) == 1
+            and all(a.aval.shape in (out.shape, ()) for a in eqn.inputs))
+
+
+def _origins(eqn):
+    """For each output element of a data-movement equation, the (operand, element) it copies: one
+    numbering across the operands (operand k's elements after those of operands 0..k-1), from running the
+    primitive's impl on arrays of element ids. Padding shows as the padding value's id."""
+    ids, offset = [], 0
+    for a in eqn.inputs:
+        ids.append(offset + np.arange(a.aval.size, dtype=np.int64).reshape(a.aval.shape))
+        offset += a.aval.size
+    starts = np.cumsum([0] + [a.aval.size for a in eqn.inputs])
+    return np.asarray(eqn.prim.impl(*ids, **eqn.params), np.int64).ravel(), starts
+
+
+def _split(eqn, idx):
+    """How a demand for elements idx of eqn's output becomes demands on its operands: a list with, per
+    operand, None (not needed), 'scalar' (used whole: a rank-0 operand) or an index array; plus the data
+    the emission needs (positions of each operand's elements among idx)."""
+    if _elementwise_eqn(eqn):
+        return ["scalar" if a.aval.shape == () else idx for a in eqn.inputs], None
+    if eqn.prim.name in ("reshape", "squeeze", "expand_dims"):
+        return [idx], None
+    origin, starts = _origins(eqn)
+    source = origin[idx]
+    owner = np.searchsorted(starts, source, side="right") - 1
+    demands, where = [], []
+    for k, a in enumerate(eqn.inputs):
+        mine = np.flatnonzero(owner == k)
+        where.append(mine)
+        if not len(mine):
+            demands.append(None)
+        elif a.aval.shape == ():
+            demands.append("scalar")
+        else:
+            demands.append(source[mine] - starts[k])
+    return demands, where
+
+
+def sink_gather(graph):
+    """The values graph with its final gather (constant indices into the flattened compressed result)
+    moved up through elementwise and data-movement equations: only the elements that are picked get
+    computed. A value no smaller than the demand (or made by any other primitive) is computed whole and
+    gathered from. One backward sweep decides, one forward sweep emits."""
+    producer = {v: e for e in graph.eqns for v in e.outputs}
+    final = producer.get(graph.outputs[0]) if len(graph.outputs) == 1 else None
+    if (final is None or final.prim.name != "gather" or final.params["axes"] != (0,)
+            or final.inputs[1] not in graph.consts):
+        return graph
+    start_idx = np.asarray(graph.consts[final.inputs[1]], np.int64).ravel()
+    demands = {}  # Var -> {idx bytes: idx}, in discovery order
+    whole = set()  # Vars computed whole
+    plans = {}  # (Var, idx bytes) -> (demands on operands, emission data)
+
+    def demand(atom, idx):
+        if isinstance(atom, Lit) or atom in graph.consts:
+            return
+        if isinstance(idx, str):
+            whole.add(atom)
+        else:
+            demands.setdefault(atom, {})[idx.tobytes()] = idx
+
+    demand(final.inputs[0], start_idx)
+    for eqn in reversed(graph.eqns):
+        if eqn is final:
+            continue
+        var = eqn.outputs[0]
+        pushable = (len(eqn.outputs) == 1 and var not in whole
+                    and (_elementwise_eqn(eqn) or eqn.prim.name in PUSH_THROUGH))
+        for key, idx in demands.get(var, {}).items():
+            if pushable and var.aval.size > len(idx):
+                split, data = _split(eqn, idx)
+                plans[(var, key)] = (split, data)
+                for a, d in zip(eqn.inputs, split, strict=True):
+                    if d is not None:
+                        demand(a, d)
+            else:
+                whole.add(var)
+        if any(v in whole for v in eqn.outputs):
+            for a in eqn.inputs:
+                demand(a, "scalar")
+
+    def build(*xs):
+        env = dict(graph.consts)
+        env.update(zip(graph.inputs, xs, strict=True))
+        picked = {}
+
+        def read(atom):
+            return np.asarray(atom.value, atom.aval.dtype) if isinstance(atom, Lit) else env[atom]
+
+        def pick(atom, d):
+            if isinstance(d, str) or isinstance(atom, Lit):
+                return read(atom)
+            if atom in graph.consts:
+                vals = graph.consts[atom].ravel()[d]
+                return vals[0] if len(vals) and np.all(vals == vals[0]) else vals
+            hit = picked.get((atom, d.tobytes()))
+            if hit is not None:
+                return hit
+            x = read(atom)
+            if atom.aval.shape == ():
+                return x
+            return gather(reshape(x, (atom.aval.size,)), d.reshape(-1, 1), (0,))
+
+        def vector(x, n):
+            return broadcast_to(x, (n,)) if np.shape(x) == () else x
+
+        for var, value in zip(graph.inputs, xs):
+            for key, idx in demands.get(var, {}).items():
+                picked[(var, key)] = pick(var, idx)
+        for eqn in graph.eqns:
+            if eqn is final:
+                continue
+            if any(v in whole for v in eqn.outputs):
+                outs = eqn.prim.bind(*map(read, eqn.inputs), **eqn.params)
+                env.update(zip(eqn.outputs, outs if eqn.prim.multiple_results else [outs], strict=True))
+            var = eqn.outputs[0]
+            for key, idx in demands.get(var, {}).items():
+                if (var, key) not in plans:
+                    picked[(var, key)] = pick(var, idx)
+                    continue
+                split, where = plans[(var, key)]
+                ops = [None if d is None else pick(a, d) for a, d in zip(eqn.inputs, split, strict=True)]
+                if where is None:  # elementwise or a reshape: the same positions
+                    out = eqn.prim.bind(*ops, **eqn.params) if _elementwise_eqn(eqn) else ops[0]
+                else:  # the pieces of each operand, put back in the order of idx
+                    parts = [(vector(o, len(w)), w) for o, w in zip(ops, where, strict=True) if o is not None]
+                    if len(parts) == 1:
+                        out = parts[0][0]
+                    else:
+                        out = concatenate([p for p, _ in parts], 0)
+                        order = np.argsort(np.concatenate([w for _, w in parts]), kind="stable")
+                        if not np.array_equal(order, np.arange(len(order))):
+                            out = gather(out, order.reshape(-1, 1), (0,))
+                picked[(var, key)] = out
+        return [vector(convert(pick(final.inputs[0], start_idx), final.outputs[0].aval.dtype),
+                       len(start_idx))]
+
+    out, captured = trace_graph(build, graph.in_avals, name="sparse values")
+    assert not captured
+    return simplify(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Planning: the analysis of one signature
+
+
+class Plan:
+    """Everything computed once per signature: the info, the values graph and the function running it."""
+
+    def __init__(self, info, graph, out_tree, run, dtype):
+        self.info = info
+        self.graph = graph
+        self.out_tree = out_tree
+        self.run = run
+        self.dtype = dtype
+        self.csr = None  # (indptr, indices) as scipy wants them, made on first use
+
+
+def _values_dtype(avals):
+    return np.result_type(*[a.dtype for a in avals]) if avals else np.dtype(np.float64)
+
+
+def _check_float_outputs(fname, graph, out_tree):
+    for i, a in enumerate(graph.out_avals):
+        if not dtypes.is_float(a.dtype):
+            raise TypeError(f"{fname} requires float outputs, but output {i} of {out_tree} has dtype "
+                            f"{a.dtype}")
+
+
+def _choose_mode(mode, rows, cols, shape):
+    if mode not in (None, "fwd", "rev"):
+        raise ValueError(f"mode must be None (choose), 'fwd' or 'rev', got {mode!r}")
+    alternatives, colorings = {}, {}
+    if mode in (None, "fwd"):
+        colorings["fwd"] = coloring.color_columns(rows, cols, shape)
+        alternatives["fwd"] = coloring.num_colors(colorings["fwd"])
+    if mode in (None, "rev"):
+        colorings["rev"] = coloring.color_rows(rows, cols, shape)
+        alternatives["rev"] = coloring.num_colors(colorings["rev"])
+    if mode is None:  # fewer colours wins; a forward pass is the cheaper one on a tie
+        mode = "fwd" if alternatives["fwd"] <= alternatives["rev"] else "rev"
+    return mode, colorings[mode], alternatives
+
+
+def plan_jacobian(graph, diff, mode=None, name="jacobian"):
+    """The SparsityInfo and the values Graph of the sparse Jacobian of graph w.r.t. the inputs in diff."""
+    rows, cols = jacobian_sparsity(graph, diff)
+    conservative = list(conservative_uses)
+    m = sum(a.size for a in graph.out_avals)
+    n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
+    mode, colors, alternatives = _choose_mode(mode, rows, cols, (m, n))
+    info = SparsityInfo(name, rows, cols, (m, n), mode, colors, alternatives, conservative)
+    dtype = _values_dtype(graph.out_avals)
+    if mode == "fwd":
+        values = forward_graph(graph, diff, colors, colors[cols] * m + rows, dtype)
+    else:
+        values = reverse_graph(graph, diff, colors, colors[rows] * n + cols, dtype)
+    return info, values
+
+
+def plan_hessian(graph, diff, coloring_kind="star", name="hessian"):
+    """The SparsityInfo and values Graph of the sparse Hessian of the scalar output of graph."""
+    if coloring_kind not in ("star", "column"):
+        raise ValueError(f"coloring must be 'star' or 'column', got {coloring_kind!r}")
+    grad = gradient_graph(graph, diff)
+    rows, cols = jacobian_sparsity(grad, diff)
+    conservative = list(conservative_uses)
+    n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
+    # symmetric by definition: the union of the pattern with its transpose, in CSR order
+    keys = np.unique(np.concatenate([rows * n + cols, cols * n + rows]))
+    rows, cols = np.divmod(keys, n) if n else (rows, cols)
+    if coloring_kind == "star":
+        colors = coloring.color_star(rows, cols, n)
+        src_row, src_color = coloring.star_sources(rows, cols, colors)
+    else:
+        colors = coloring.color_columns(rows, cols, (n, n))
+        src_row, src_color = rows, colors[cols]
+    alternatives = {coloring_kind: coloring.num_colors(colors)}
+    info = SparsityInfo(name, rows, cols, (n, n), coloring_kind, colors, alternatives, conservative)
+    values = forward_graph(grad, diff, colors, src_color * n + src_row, _values_dtype(grad.out_avals))
+    return info, values
+
+
+# --------------------------------------------------------------------------------------------------
+# Running and formatting
+
+
+def _runner(graph, compiled):
+    """A function of the flat input leaves giving the values: compiled with jaxlike.jit when asked (and
+    available), the interpreter otherwise. Inside another trace the graph is inlined."""
+    def interpret(*leaves):
+        return eval_graph(graph, *leaves)[0]
+
+    if not compiled:
+        return interpret
+    try:
+        from .jit import jit
+    except ImportError as err:
+        warnings.warn(f"compiled=True: jaxlike.jit is not available ({err}); using the interpreter",
+                      RuntimeWarning, stacklevel=3)
+        return interpret
+    fast = jit(interpret)
+
+    def run(*leaves):
+        if any(isinstance(x, Tracer) for x in leaves):
+            return interpret(*leaves)
+        return fast(*leaves)
+    return run
+
+
+def _to_format(info, values, format, plan=None):  # noqa: A002
+    if format == "triplets":
+        return info.rows, info.cols, values
+    try:
+        import scipy.sparse as sp
+    except ImportError:
+        raise ImportError(f"format={format!r} needs SciPy, which is not installed; install it "
+                          "(pip install scipy) or ask for format='triplets' to get (rows, cols, values)"
+                          ) from None
+    if isinstance(values, Tracer):
+        raise TypeError(f"format={format!r} builds a SciPy matrix, which cannot hold traced values; inside "
+                        "jit, vmap or another transform use format='triplets'")
+    if format == "coo":
+        return sp.coo_matrix((values, (info.rows, info.cols)), shape=info.shape)
+    csr = plan.csr if plan is not None else None
+    if csr is None:
+        index_dtype = np.int32 if max(info.shape + (info.nnz,)) < 2**31 - 1 else np.int64
+        indptr = np.zeros(info.shape[0] + 1, index_dtype)
+        np.cumsum(np.bincount(info.rows, minlength=info.shape[0]), out=indptr[1:])
+        csr = (indptr, info.cols.astype(index_dtype))
+        if plan is not None:
+            plan.csr = csr
+    return sp.csr_matrix((values, csr[1], csr[0]), shape=info.shape, copy=False)
+
+
+def _check_format(format):  # noqa: A002
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
+
+
+class _Transform:
+    """A sparse derivative of f: called like f, planned once per signature and cached."""
+
+    kind = None
+
+    def __init__(self, f, argnums, format, compiled, options):  # noqa: A002
+        _check_format(format)
+        self.f = f
+        self.argnums = argnums
+        self.format = format
+        self.compiled = compiled
+        self.options = options
+        self.cache = {}
+        functools.update_wrapper(self, f)
+
+    def _plan(self, args, kwargs):
+        """(plan, flat input leaves, captured outer values) for these arguments."""
+        leaves, avals, treedef = flatten_args(args)
+        concrete = not kwargs and not any(isinstance(x, Tracer) for x in leaves)
+        key = (treedef, tuple(avals)) if concrete else None
+        plan = self.cache.get(key) if key is not None else None
+        if plan is not None:
+            return plan, leaves, []
+        fname = f"jaxlike.sparse.{self.kind}"
+        _, nums = _normalize_argnums(self.argnums, len(args), fname)
+        diff = _diff_mask(args, nums, fname)
+        traced = trace_fn(self.f, args, kwargs, name=fname, abstract=True)
+        graph = traced.graph
+        diff = diff + [False] * len(traced.captured)
+        _check_float_outputs(fname, graph, traced.out_tree)
+        info, values = self.analyse(graph, diff, fname)
+        plan = Plan(info, values, traced.out_tree, _runner(values, self.compiled),
+                    _values_dtype(graph.out_avals))
+        if key is not None and not traced.captured:
+            self.cache[key] = plan
+        return plan, leaves, traced.captured
+
+    def __call__(self, *args, **kwargs):
+        plan, leaves, captured = self._plan(args, kwargs)
+        values = plan.run(*leaves, *captured)
+        return _to_format(plan.info, values, self.format, plan)
+
+    def sparsity(self, *args, **kwargs):
+        """The SparsityInfo for these arguments (planned and cached like a call)."""
+        return self._plan(args, kwargs)[0].info
+
+    def graph(self, *args, **kwargs):
+        """The Graph from the flat input leaves to the non-zero values, in CSR order."""
+        return self._plan(args, kwargs)[0].graph
+
+    def __repr__(self):
+        return f"<jaxlike.sparse.{self.kind} of {getattr(self.f, '__name__', self.f)!r}>"
+
+
+class _Jacobian(_Transform):
+    kind = "jacobian"
+
+    def analyse(self, graph, diff, fname):
+        return plan_jacobian(graph, diff, self.options["mode"], name="jacobian")
+
+
+class _Hessian(_Transform):
+    kind = "hessian"
+
+    def analyse(self, graph, diff, fname):
+        if len(graph.outputs) != 1 or graph.out_avals[0].shape != ():
+            raise TypeError(f"{fname} requires a function with one scalar output; "
+                            f"{getattr(self.f, '__name__', 'it')} returned outputs of shapes "
+                            f"{[a.shape for a in graph.out_avals]}")
+        return plan_hessian(graph, diff, self.options["coloring"], name="hessian")
+
+
+def jacobian(f, argnums=0, *, format="csr", mode=None, compiled=False):  # noqa: A002
+    """The sparse Jacobian of f: ``jacobian(f)(*args)``.
+
+    The Jacobian is that of the flattened output with respect to the flattened input: the rows number the
+    elements of f's output leaves (each flattened row-major, one after the other), the columns those of the
+    differentiated arguments' leaves (``argnums``: an int or a tuple), likewise.
+
+    format: 'csr' (a scipy.sparse.csr_matrix), 'coo' (coo_matrix) or 'triplets' ((rows, cols, values),
+    no SciPy needed; rows and cols are shared between calls, do not modify them).
+    mode: None chooses forward mode (colour columns) or reverse mode (colour rows), whichever needs fewer
+    colours; 'fwd' or 'rev' forces one.
+    compiled: run the values graph compiled with jaxlike.jit instead of the interpreter.
+
+    f is traced once per input signature without values, like under jit, and the pattern, the colouring
+    and the values graph are cached: Python control flow on array values must use jnp.where or
+    jaxlike.lax, and the pattern is that of every branch.
+    """
+    return _Jacobian(f, argnums, format, compiled, {"mode": mode})
+
+
+def hessian(f, argnums=0, *, format="csr", coloring="star", compiled=False):  # noqa: A002
+    """The sparse Hessian of a scalar f: ``hessian(f)(*args)``, w.r.t. the flattened differentiated input.
+
+    The pattern is the Jacobian pattern of the gradient's graph, made symmetric. coloring='star' (the
+    default) star-colours it, so that each entry is read from one side of the diagonal or the other
+    (Gebremedhin, Manne and Pothen); 'column' colours the columns as for a Jacobian. Either way the values
+    come from one Hessian-vector product (forward over reverse) per colour. Other options as in jacobian.
+    """
+    return _Hessian(f, argnums, format, compiled, {"coloring": coloring})
+
+
+def sparsity_pattern(f, argnums=0, *, mode=None, hessian=False, coloring="star"):
+    """``sparsity_pattern(f)(*args)``: the SparsityInfo of f's Jacobian (or Hessian, hessian=True) at
+    arguments of this signature: the pattern, its colouring and the chosen mode. Print it, or save a
+    picture with ``.spy('pattern.svg')``."""
+    if hessian:
+        transform = _Hessian(f, argnums, "triplets", False, {"coloring": coloring})
+    else:
+        transform = _Jacobian(f, argnums, "triplets", False, {"mode": mode})
+    return transform.sparsity
+
+
+# --------------------------------------------------------------------------------------------------
+# The picture: the pattern in group colours, and the compressed matrix each entry is read from
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39",
+           "#7b4173", "#3182bd", "#fdae6b", "#74c476")
+
+
+def _picture(info):
+    """(entry colour keys, compressed (row, column) of each entry, compressed shape)."""
+    m, n = info.shape
+    if info.mode == "rev":
+        keys = info.colors[info.rows]
+        return keys, (keys, info.cols), (info.n_colors, n)
+    if info.mode == "star":
+        src_row, src_color = coloring.star_sources(info.rows, info.cols, info.colors)
+        return info.colors[info.cols], (src_row, src_color), (m, info.n_colors)
+    keys = info.colors[info.cols]
+    return keys, (info.rows, keys), (m, info.n_colors)
+
+
+def save_spy(info, path, title=None):
+    """Write the picture of info to path (.svg, or .png); returns the path."""
+    path = str(path)
+    if path.endswith(".png"):
+        try:
+            return _spy_matplotlib(info, path, title)
+        except ImportError:
+            return _spy_png(info, path)
+    return _spy_svg(info, path, title)
+
+
+def _spy_svg(info, path, title):
+    m, n = info.shape
+    keys, (crow, ccol), (cm, cn) = _picture(info)
+    scale = max(1.0, min(6.0, 480.0 / max(m, n, 1)))
+    gap, top, left = 40.0, 46.0, 10.0
+    width = left + n * scale + gap + cn * scale + left
+    height = top + max(m, cm) * scale + 30.0
+    x2 = left + n * scale + gap
+    title = title or (f"{info.kind} {m}x{n}: {info.nnz} non-zeros, {info.n_colors} colours "
+                      f"({info.mode})")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.1f} {height:.1f}" font-family="sans-serif" font-size="12">',
+           f'<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{left}" y="16">{_escape(title)}</text>',
+           f'<text x="{left}" y="36" font-size="11">pattern, each entry in its group\'s colour</text>',
+           f'<text x="{x2:.1f}" y="36" font-size="11">compressed: {cm}x{cn}</text>',
+           f'<rect x="{left}" y="{top}" width="{n * scale:.1f}" height="{m * scale:.1f}" fill="none" '
+           f'stroke="#999" stroke-width="0.5"/>',
+           f'<rect x="{x2:.1f}" y="{top}" width="{cn * scale:.1f}" height="{cm * scale:.1f}" '
+           f'fill="none" stroke="#999" stroke-width="0.5"/>']
+    s = f"{scale:.3g}"
+    for k in np.unique(keys):
+        sel = keys == k
+        colour = PALETTE[int(k) % len(PALETTE)]
+        cells = [f"M{left + c * scale:.4g} {top + r * scale:.4g}h{s}v{s}h-{s}z"
+                 for r, c in zip(info.rows[sel], info.cols[sel], strict=True)]
+        cells += [f"M{x2 + c * scale:.4g} {top + r * scale:.4g}h{s}v{s}h-{s}z"
+                  for r, c in zip(crow[sel], ccol[sel], strict=True)]
+        out.append(f'<path fill="{colour}" d="{"".join(cells)}"/>')
+    out.append("</svg>")
+    with open(path, "w") as fh:
+        fh.write("\n".join(out) + "\n")
+    return path
+
+
+def _escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _spy_matplotlib(info, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    keys, (crow, ccol), (cm, cn) = _picture(info)
+    colours = [PALETTE[int(k) % len(PALETTE)] for k in keys]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 5), gridspec_kw={"width_ratios": [info.shape[1], cn * 4]})
+    a.scatter(info.cols, info.rows, c=colours, marker="s", s=4)
+    a.set_xlim(-0.5, info.shape[1] - 0.5)
+    a.set_ylim(info.shape[0] - 0.5, -0.5)
+    a.set_title(title or f"{info.kind} {info.shape[0]}x{info.shape[1]}, {info.nnz} non-zeros")
+    b.scatter(ccol, crow, c=colours, marker="s", s=4)
+    b.set_xlim(-0.5, cn - 0.5)
+    b.set_ylim(cm - 0.5, -0.5)
+    b.set_title(f"compressed {cm}x{cn}")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _spy_png(info, path):
+    """A PNG without matplotlib: one pixel per entry (scaled up for small matrices), zlib and struct."""
+    import struct
+    import zlib
+    m, n = info.shape
+    keys, _, _ = _picture(info)
+    scale = max(1, min(6, 480 // max(m, n, 1)))
+    rgb = np.full((m, n, 3), 255, np.uint8)
+    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in PALETTE], np.uint8)
+    rgb[info.rows, info.cols] = palette[keys % len(PALETTE)]
+    rgb = np.repeat(np.repeat(rgb, scale, 0), scale, 1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", rgb.shape[1], rgb.shape[0], 8, 2, 0, 0, 0)
+    with open(path, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+                 + chunk(b"IEND", b""))
+    return path
+
+
+__all__ = ["jacobian", "hessian", "sparsity_pattern", "SparsityInfo", "save_spy"]
