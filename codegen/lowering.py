@@ -562,6 +562,14 @@ def _random_bits(v, eqn, idx):
     return b.xor(y0, y1)
 
 
+def _control(name):
+    """A row emitting nested Graphs as regions (codegen/control.py); every operand in a buffer."""
+    def fn(k, eqn):
+        from . import control
+        getattr(control, name)(k, eqn)
+    return Kernel(fn, needs_buffers=lambda eqn: True)
+
+
 # --------------------------------------------------------------------------------------------------
 # The table
 
@@ -614,6 +622,13 @@ LOWERINGS = {
     # random
     "threefry2x32": Elementwise(_threefry2x32),  # two results
     "random_bits": View(_random_bits),
+    # control flow and calls: nested graphs as regions of the enclosing function
+    "cond": _control("emit_cond"),
+    "while": _control("emit_while"),
+    "scan": _control("emit_scan"),
+    "custom_jvp_call": _control("emit_call"),
+    "custom_vjp_call": _control("emit_call"),
+    "custom_lin": _control("emit_custom_lin"),  # transposed away before compilation; an error if not
     # misc
     "iota": View(_iota),
     "stop_gradient": Elementwise(lambda b, eqn, args: args[0]),

@@ -108,7 +108,7 @@ def _constant(module, b, st, k, keep_alive):
         keep_alive.append(arr)
         return b.inttoptr(emit.index(arr.ctypes.data), ptr)
     data = bytearray(arr.tobytes()) or bytearray(1)
-    gv = ir.GlobalVariable(module, ir.ArrayType(i8, len(data)), name=f"const{k}")
+    gv = ir.GlobalVariable(module, ir.ArrayType(i8, len(data)), name=f"const.{k}")
     gv.initializer = ir.Constant(ir.ArrayType(i8, len(data)), data)
     gv.global_constant = True
     gv.linkage = "private"
