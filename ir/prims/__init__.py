@@ -3,3 +3,4 @@
 # registration order is table order
 from . import unary, binary, shape, reduce, misc, indexing, linalg  # noqa: F401
 from . import random  # noqa: F401,E402
+from . import custom  # noqa: F401,E402
