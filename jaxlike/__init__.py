@@ -5,6 +5,7 @@ from .api import grad, jvp, linearize, make_ir, make_jaxpr, no_grad, stop_gradie
 from .jit import jit
 from .jacobians import hessian, jacfwd, jacrev
 from .vmap import vmap
+from .custom import custom_jvp, custom_vjp
 from .functional import jacobian
 from . import random
 from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcreteBooleanIndexError,
@@ -13,7 +14,7 @@ from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcrete
 
 __version__ = "0.1.0"
 
-__all__ = ["jacobian", "random", "jit", "hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr",
+__all__ = ["custom_jvp", "custom_vjp", "jacobian", "random", "jit", "hessian", "jacfwd", "jacrev", "vmap", "grad", "jvp", "linearize", "make_ir", "make_jaxpr",
            "no_grad", "stop_gradient", "value_and_grad", "vjp", "tree", "ConcretizationTypeError", "InternalCompilerError",
            "NonConcreteBooleanIndexError", "TracerArrayConversionError", "TracerBoolConversionError",
            "TracerIntegerConversionError", "UnexpectedTracerError"]
