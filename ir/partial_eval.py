@@ -15,6 +15,9 @@ def partial_eval(graph, unknown_inputs, unknown_outputs):
     known:   Graph(known inputs) -> (outputs not in unknown_outputs..., residuals...)
     unknown: Graph(residuals..., unknown inputs) -> (outputs in unknown_outputs...)
     An equation goes to the unknown part when any input is unknown; known values it reads are residuals.
+    A primitive with a ``partial_eval(eqn, unknown_flags) -> (known eqns, unknown eqns)`` rule splits an
+    equation whose inputs are partly known (control flow: the primal loop stays known); every output of the
+    equation is defined by exactly one of the returned equations.
     """
     unknown = set()
     residuals = {}  # known Var -> its Var inside the unknown graph, in first-use order
@@ -34,11 +37,19 @@ def partial_eval(graph, unknown_inputs, unknown_outputs):
         if unk:
             unknown.add(var)
     for eqn in graph.eqns:  # one pass, in order
-        if any(map(is_unknown, eqn.inputs)):
+        flags = [is_unknown(a) for a in eqn.inputs]
+        rule = getattr(eqn.prim, "partial_eval", None)
+        if not any(flags):
+            known_eqns.append(eqn)
+        elif rule is None or all(flags):
             unknown.update(eqn.outputs)
             unknown_eqns.append(eqn)
-        else:
-            known_eqns.append(eqn)
+        else:  # the primitive splits itself: a loop keeps its primal part known (known, unknown equations)
+            known_part, unknown_part = rule(eqn, flags)
+            known_eqns.extend(known_part)
+            for part in unknown_part:
+                unknown.update(part.outputs)
+                unknown_eqns.append(part)
 
     # Rewrite the unknown equations to read residual vars instead of known ones.
     rewritten = []
