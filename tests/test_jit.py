@@ -273,3 +273,49 @@ def test_gradient_through_scan_compiles():
         return jnp.sum(_control_flow(x, 3)[3])
     x = np.linspace(-1, 1, 5)
     np.testing.assert_allclose(jit(jaxlike.grad(loss))(x), jaxlike.grad(loss)(x), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# The jaxlike.numpy table, compiled
+
+
+def _numpy_cases():
+    from numpy_cases import CASES
+    return CASES
+
+
+def _same(got, want, what):
+    if isinstance(want, (tuple, list)):
+        assert len(got) == len(want), what
+        for g, w in zip(got, want):
+            _same(g, w, what)
+        return
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype, (what, got.shape, want.shape, got.dtype,
+                                                                 want.dtype)
+    if want.dtype.kind == "f":
+        tol = 2e-5 if want.dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=what)
+
+
+def _frozen(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+@pytest.mark.parametrize("case", _numpy_cases(), ids=lambda c: c.id)
+def test_numpy_case_compiled_matches_eager(case):
+    import warnings
+    # static arguments must be hashable: lists become tuples (the functions accept either)
+    args = [_frozen(a) for a in case.args()]
+    kwargs = {k: _frozen(v) for k, v in case.kwargs.items()}
+    static = tuple(i for i, a in enumerate(args) if not isinstance(a, np.ndarray))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = case.fn(*args, **kwargs)
+        f = jit(case.fn, static_argnums=static, static_argnames=tuple(kwargs))
+        got = f(*args, **kwargs)
+    _same(got, want, case.id)
