@@ -612,6 +612,67 @@ case("dot_general", [integers((2, 3), I64), integers((3,), I64)], {"dimension_nu
 
 
 # --------------------------------------------------------------------------------------------------
+# random: Threefry-2x32, checked against a scalar implementation that reproduces the Random123 known-answer
+# vectors (test_prims checks those too)
+
+_M32 = 0xFFFFFFFF
+
+
+def threefry2x32_scalar(k0, k1, x0, x1):
+    """Threefry-2x32, 20 rounds, on Python ints (Salmon et al., SC 2011)."""
+    ks = [k0, k1, 0x1BD11BDA ^ k0 ^ k1]
+    rotations = [13, 15, 26, 6, 17, 29, 16, 24]
+    x0, x1 = (x0 + ks[0]) & _M32, (x1 + ks[1]) & _M32
+    for r in range(20):
+        x0 = (x0 + x1) & _M32
+        x1 = ((x1 << rotations[r % 8]) | (x1 >> (32 - rotations[r % 8]))) & _M32
+        x1 ^= x0
+        if r % 4 == 3:  # key injection every four rounds
+            s = r // 4 + 1
+            x0 = (x0 + ks[s % 3]) & _M32
+            x1 = (x1 + ks[(s + 1) % 3] + s) & _M32
+    return x0, x1
+
+
+def _threefry_ref(k0, k1, x0, x1):
+    k0, k1, x0, x1 = np.broadcast_arrays(k0, k1, x0, x1)
+    y0, y1 = np.zeros(k0.shape, U32), np.zeros(k0.shape, U32)
+    for i in np.ndindex(*k0.shape):
+        y0[i], y1[i] = threefry2x32_scalar(int(k0[i]), int(k1[i]), int(x0[i]), int(x1[i]))
+    return [y0, y1]
+
+
+def _random_bits_ref(key, *, shape):
+    """Element i (row-major) of each key's block: y0 ^ y1 of Threefry on the counter (hi(i), lo(i))."""
+    count = int(np.prod(shape, dtype=np.int64))
+    blocks = []
+    for b in np.ndindex(*key.shape[:-1]):
+        k0, k1 = int(key[b][0]), int(key[b][1])
+        blocks.append([np.bitwise_xor(*threefry2x32_scalar(k0, k1, i >> 32, i & _M32)) for i in range(count)])
+    return np.array(blocks, U32).reshape(key.shape[:-1] + tuple(shape))
+
+
+REFS["threefry2x32"] = _threefry_ref
+REFS["random_bits"] = _random_bits_ref
+
+
+def words(shape):
+    return integers(shape, U32, 0, 2**32)
+
+
+if "threefry2x32" in PRIMITIVES:  # the random family may be absent from a build without it
+    case("threefry2x32", [words((2, 3))] + [words(())] * 2 + [words((2, 3))])
+    case("threefry2x32", [words((4,))] * 4)
+    case("threefry2x32", [words(()), words(()), words((5,)), words((5,))])
+    case("threefry2x32", [words(())] * 4)
+    case("threefry2x32", [words((0,))] * 4)
+    case("random_bits", [words((2,))], {"shape": (3, 4)})
+    case("random_bits", [words((3, 2))], {"shape": (5,)})
+    case("random_bits", [words((2,))], {"shape": ()})
+    case("random_bits", [words((2,))], {"shape": (0, 2)})
+
+
+# --------------------------------------------------------------------------------------------------
 # Shape-rule errors: (id, primitive, operand avals, params, exception type, words the message contains)
 
 

@@ -27,7 +27,7 @@ from jaxlike.ir.parse import parse_graph
 from jaxlike.ir.primitive import NONLINEAR, RULES, Linear, Zero, is_zero, not_mapped
 from jaxlike.ir.verify import verify
 
-from prim_cases import CASES, ERROR_CASES, F32, F64
+from prim_cases import CASES, ERROR_CASES, F32, F64, threefry2x32_scalar
 
 LINEAR_CASES = [c for c in CASES if c.linear]
 OPERAND_CASES = [c for c in CASES if c.args]
@@ -254,6 +254,13 @@ def test_reduce_prod_jvp_with_zeros_is_the_product_of_the_others():
     x = np.array([[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 1.0], [1.0, 2.0, 3.0, 4.0]])
     _, t_out = PRIMITIVES["reduce_prod"].jvp((x,), (np.ones_like(x),), axes=(1,))
     assert_same(t_out, [24.0, 0.0, 24.0 + 12.0 + 8.0 + 6.0])
+
+
+def test_threefry_reference_reproduces_the_known_answers():
+    """The Random123 known-answer vectors for Threefry-2x32 with 20 rounds."""
+    assert threefry2x32_scalar(0, 0, 0, 0) == (0x6B200159, 0x99BA4EFE)
+    assert threefry2x32_scalar(*[0xFFFFFFFF] * 4) == (0x1CB996FC, 0xBB002BE7)
+    assert threefry2x32_scalar(0x13198A2E, 0x03707344, 0x243F6A88, 0x85A308D3) == (0xC4923A9C, 0x483DF7A0)
 
 
 def test_scatter_last_update_wins():
