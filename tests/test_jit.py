@@ -319,3 +319,13 @@ def test_numpy_case_compiled_matches_eager(case):
         f = jit(case.fn, static_argnums=static, static_argnames=tuple(kwargs))
         got = f(*args, **kwargs)
     _same(got, want, case.id)
+
+
+def test_every_python_block_of_the_compiling_doc_runs():
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "compiling.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        exec(compile(block, "docs/compiling.md", "exec"), {"__name__": "__doc__"})
