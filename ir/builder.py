@@ -118,11 +118,16 @@ def check_alive(tracer):
 
 @contextmanager
 def new_trace(name, with_values=False):
+    """Open a trace. A no_grad() block open outside it does not reach inside: a transform's result does not
+    depend on a context manager around the call (torch.func's rule); no_grad() within the traced function
+    still applies to what it encloses."""
     trace = Trace(name, with_values)
     state.stack.append(trace)
+    outer_no_grad, state.no_grad = state.no_grad, 0
     try:
         yield trace
     finally:
+        state.no_grad = outer_no_grad
         state.stack.pop()
         trace.alive = False
 
