@@ -15,8 +15,8 @@ differences: sums and cumulative sums of uint32 give int64 (NumPy's uint64 is no
 square of a bool array is a bool array (NumPy's int8 is not supported).
 
 Functional updates. Arrays are immutable, as in JAX: instead of ``x[idx] = v`` write
-``x = x.at[idx].set(v)`` (also ``add``, ``multiply``, ``divide``, ``min``, ``max``, ``get``; ``add``
-accumulates duplicate indices like ``np.add.at``, ``set`` keeps the last). Traced values have the ``.at``
+``x = x.at[idx].set(v)`` (also ``add``, ``multiply``, ``divide``, ``power``, ``min``, ``max``, ``get``;
+repeated indices combine like ``np.add.at`` and friends, and ``set`` keeps the last write). Traced values have the ``.at``
 property. Outside a trace jnp functions return plain NumPy arrays, and NumPy's class cannot be given an
 ``.at`` attribute, so the same update is also spelled ``jnp.at(x)[idx].set(v)``; it accepts NumPy arrays and
 traced values alike, and is the spelling for code that must run both inside and outside transforms.
@@ -24,8 +24,8 @@ traced values alike, and is the spelling for code that must run both inside and 
 Indexing follows NumPy, including advanced indexing. A boolean mask selects a data-dependent number of
 elements, so it needs a concrete value: it works on NumPy arrays and in eager transforms (the derivative
 flows through the selected elements) and raises ``NonConcreteBooleanIndexError`` under ``jit`` and ``vmap``.
-Traced integer indices are clamped into range (negative ones wrap first); static out-of-range integers
-raise IndexError as in NumPy.
+Traced integer indices are clamped into range after negative ones wrap, for reads and updates alike (JAX
+drops out-of-range updates instead); static out-of-range integers raise IndexError as in NumPy.
 """
 
 import abc

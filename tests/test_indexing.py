@@ -310,3 +310,21 @@ def test_update_of_a_traced_index_emits_no_comparison_matrix_for_a_scalar_index(
     assert "reduce_prod" not in str(graph)
     (out,) = eval_graph(graph, _x((4, 3)), np.asarray(-1))
     np.testing.assert_array_equal(out, _numpy_update(_x((4, 3)), -1, 2.0, "multiply"))
+
+
+def test_index_arrays_of_any_integer_dtype():
+    x = _x((5,))
+    for dtype in (np.int8, np.uint8, np.int16, np.uint64, np.int32, np.uint32):
+        index = np.array([4, 0, 1], dtype)
+        assert_same(run_three_ways(lambda a: jnp.at(a)[index].get(), x), x[index])
+
+
+def test_arrays_of_one_value_stay_symbolic_inside_a_trace():
+    graph, _ = trace_graph(lambda a: [a + jnp.zeros((300, 300)), jnp.at(jnp.ones((300, 300)))[0].set(a[0])],
+                           [AVal((300,), np.float64)])
+    assert all(c.size < 1000 for c in graph.consts.values())
+    outs = eval_graph(graph, _x((300,)))
+    np.testing.assert_array_equal(outs[0], np.broadcast_to(_x((300,)), (300, 300)))
+    expected = np.ones((300, 300))
+    expected[0] = _x((300,))[0]
+    np.testing.assert_array_equal(outs[1], expected)
