@@ -151,6 +151,11 @@ class Case:
         out = self.out_aval()
         return list(out) if self.prim.multiple_results else [out]
 
+    def bind_flat(self, *xs):
+        """The primitive bound on xs, its results as a list (one or several): what trace_graph takes."""
+        out = self.prim.bind(*xs, **self.params)
+        return list(out) if self.prim.multiple_results else [out]
+
     def __repr__(self):
         return self.id
 
