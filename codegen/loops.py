@@ -66,6 +66,7 @@ class Group:
         self.needs_index = False  # a member reads through a view: multi-dimensional loops required
         self.copy = None  # (atom, Storage) for a copy group
         self.buffers = {}  # atom -> Storage: operands of a kernel read from a copy made for it
+        self.column = None  # reduction eqn -> accumulator Storages, when reducing in memory order
 
     def level_of(self, shape):
         if self.kind != "loop":
@@ -124,6 +125,7 @@ class GraphPlan:
         for eqn in graph.eqns:
             self._plan(eqn)
         self._plan_outputs()
+        self._plan_column_reductions()
         self.workspace_size = self._layout()
 
     # ---- bookkeeping
@@ -322,6 +324,28 @@ class GraphPlan:
             group.copy = (atom, st)
             self.out_storage.append(st)
 
+    def _plan_column_reductions(self):
+        """Reductions that keep the last axis run in memory order, accumulating into buffers.
+
+        Register accumulators need the reduced axes innermost, which walks memory with a stride when a
+        kept axis comes last (a column sum). There the loop nest follows memory instead, vectorises along
+        the kept axis, and keeps one accumulator per output element in the workspace.
+        """
+        for group in self.groups:
+            if group.kind != "loop" or not group.axes:
+                continue
+            last_kept = group.shape and (len(group.shape) - 1) not in group.axes
+            if not (last_kept and np.prod(group.kept_shape) > 1 and np.prod(group.reduced_shape) > 1):
+                continue
+            group.column = {}
+            size = int(np.prod(group.kept_shape))
+            for eqn, level in group.members:
+                if level == "reduce":
+                    inits = LOWERINGS[eqn.prim.name].init(eqn)
+                    sts = [Storage("ws", size * _type_bytes(c.type), group.index) for c in inits]
+                    self.extra.extend(sts)
+                    group.column[eqn] = sts
+
     # ---- workspace
 
     def _layout(self):
@@ -359,6 +383,12 @@ class GraphPlan:
         return top
 
 
+def _type_bytes(t):
+    if isinstance(t, ir.IntType):
+        return max(1, t.width // 8)
+    return 8 if isinstance(t, ir.DoubleType) else 4
+
+
 def _round(n):
     return max(ALIGN, (n + ALIGN - 1) // ALIGN * ALIGN)
 
@@ -381,7 +411,7 @@ class GroupEmitter:
             if id(st) not in seen:
                 seen.add(id(st))
                 self.params.append(st)
-        for st in group.buffers.values():
+        for st in list(group.buffers.values()) + [st for sts in (group.column or {}).values() for st in sts]:
             if id(st) not in seen:
                 seen.add(id(st))
                 self.params.append(st)
@@ -483,6 +513,9 @@ class GroupEmitter:
             with emit.loop_nest(b, group.shape) as ivs:
                 self._run_members("inner", ivs, ivs)
             return
+        if group.column:
+            self._emit_column_loop(reductions)
+            return
         axes = group.axes
         with emit.loop_nest(b, group.kept_shape, name="k") as kept:
             for eqn in reductions:
@@ -494,6 +527,39 @@ class GroupEmitter:
                     for d in range(len(group.shape)):
                         full.append(next(red_it) if d in axes else next(kept_it))
                     self._run_members("inner", full, full, red, accs)
+            saved = dict(self.regs)
+            for eqn in reductions:
+                row = LOWERINGS[eqn.prim.name]
+                values = [b.load(slot, typ=c.type) for slot, c in zip(accs[eqn], row.init(eqn))]
+                self.regs[eqn.outputs[0]] = row.finish(b, eqn, values)
+            self._run_members("outer", kept, kept)
+            self.regs = saved
+
+    def _emit_column_loop(self, reductions):
+        group, b = self.group, self.b
+        axes, kept_shape = group.axes, group.kept_shape
+
+        def slots(kept):
+            at = emit.linear_index(b, kept, kept_shape)
+            out = {}
+            for eqn in reductions:
+                inits = LOWERINGS[eqn.prim.name].init(eqn)
+                out[eqn] = [b.gep(self.pointer[id(st)], [at], source_etype=c.type, inbounds=True)
+                            for st, c in zip(group.column[eqn], inits, strict=True)]
+            return out
+
+        with emit.loop_nest(b, kept_shape, name="a") as kept:
+            accs = slots(kept)
+            for eqn in reductions:
+                for slot, c in zip(accs[eqn], LOWERINGS[eqn.prim.name].init(eqn), strict=True):
+                    b.store(c, slot)
+        if 0 not in group.reduced_shape:
+            with emit.loop_nest(b, group.shape, name="m") as full:
+                kept = [iv for d, iv in enumerate(full) if d not in axes]
+                red = [full[d] for d in axes]
+                self._run_members("inner", full, full, red, slots(kept))
+        with emit.loop_nest(b, kept_shape, name="e") as kept:
+            accs = slots(kept)
             saved = dict(self.regs)
             for eqn in reductions:
                 row = LOWERINGS[eqn.prim.name]
