@@ -8,8 +8,9 @@ The basis (rows of the identity) is built inside the trace from ``iota`` and ``e
 constant, a large one stays three equations instead of becoming an n-by-n constant.
 
 ``jacrev(chunk_size=k)`` pulls back k rows of the identity at a time: the vjp graph is batched for k (and
-once more for the remainder), and the chunks run one after another, so the memory of the batched vjp is
-bounded by k. ``chunk_size=1`` is the plain row-by-row loop: it uses no batching rule at all.
+once more for the remainder) and one ``scan`` runs the chunks one after another, so the memory of the
+batched vjp is bounded by k and the graph does not grow with the number of chunks. ``chunk_size=1`` is the
+plain row-by-row loop: it uses no batching rule at all.
 """
 
 import functools
@@ -25,6 +26,7 @@ from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
 from .ir.prims.misc import iota
+from .ir.prims.control import scan
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
 from .ir.transpose import transpose_graph
@@ -61,12 +63,6 @@ def _assemble(args, nums, single, out_tree, blocks):
         per_arg = _select_args(args, nums, row)
         per_out.append(per_arg[0] if single else tuple(per_arg))
     return out_tree.unflatten(per_out)
-
-
-def chunks(n, chunk_size):
-    """[(start, stop)] covering range(n) in pieces of chunk_size (one piece if None)."""
-    step = n if chunk_size is None else chunk_size
-    return [(s, min(s + step, n)) for s in range(0, n, max(step, 1))]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -130,11 +126,12 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
 
 
 def _rows_graph(t_o, res_avals, out_aval, n):
-    """Graph (start: i64[], residuals...) -> rows start..start+n of the Jacobian of one output, one array
+    """Graph (residuals..., start: i64[]) -> rows start..start+n of the Jacobian of one output, one array
     ``(n, *in_j.shape)`` per differentiated input j. n = 1 runs the vjp once, unbatched."""
     nres = len(res_avals)
 
-    def fn(start, *res):
+    def fn(*args):
+        res, start = args[:nres], args[nres]
         ct = basis(out_aval, start, n)
         if n == 1:
             cts = eval_graph(t_o, *res, reshape(ct, out_aval.shape))
@@ -142,30 +139,43 @@ def _rows_graph(t_o, res_avals, out_aval, n):
         cts, dims = batch_eval(t_o, [*res, ct], [None] * nres + [0])
         return [move_batch_axis(c, d, n, 0) for c, d in zip(cts, dims, strict=True)]
 
-    graph, captured = trace_graph(fn, [AVal((), dtypes.int64)] + list(res_avals), name="jacrev rows")
+    graph, captured = trace_graph(fn, list(res_avals) + [AVal((), dtypes.int64)], name="jacrev rows")
     assert not captured
     return simplify(graph)
 
 
-def _concat(parts):
-    return parts[0] if len(parts) == 1 else concatenate(parts, 0)
-
-
 def jacobian_rows(t_o, residuals, out_aval, in_avals, chunk_size):
-    """The Jacobian of one output (shape ``out.shape + in_j.shape`` for each j), chunk_size rows at a time."""
+    """The Jacobian of one output (shape ``out.shape + in_j.shape`` for each j), chunk_size rows at a time.
+
+    The full chunks are one scan over their start rows, the remainder one more call: the graph does not
+    grow with the number of chunks, and one chunk's intermediates are alive at a time.
+    """
     m = out_aval.size
     if m == 0 or not in_avals:
         return [full(out_aval.shape + a.shape, 0, a.dtype) for a in in_avals]
     res_avals = t_o.in_avals[:len(residuals)]
-    graphs = {}
+    k = m if chunk_size is None else min(chunk_size, m)
+    q, r = divmod(m, k)
     pieces = [[] for _ in in_avals]
-    for start, stop in chunks(m, chunk_size):
-        n = stop - start
-        if n not in graphs:
-            graphs[n] = _rows_graph(t_o, res_avals, out_aval, n)
-        for j, rows in enumerate(eval_graph(graphs[n], np.int64(start), *residuals)):
+    if q == 1:
+        for j, rows in enumerate(eval_graph(_rows_graph(t_o, res_avals, out_aval, k), *residuals,
+                                            np.int64(0))):
+            pieces[j].append(rows)
+    else:
+        starts = iota(dtypes.int64, (q,), 0) * k
+        ys = scan(*residuals, starts, body=_rows_graph(t_o, res_avals, out_aval, k), length=q,
+                  num_consts=len(residuals))
+        for j, (y, a) in enumerate(zip(ys, in_avals, strict=True)):
+            pieces[j].append(reshape(y, (q * k,) + a.shape))
+    if r:
+        rest = eval_graph(_rows_graph(t_o, res_avals, out_aval, r), *residuals, np.int64(q * k))
+        for j, rows in enumerate(rest):
             pieces[j].append(rows)
     return [reshape(_concat(p), out_aval.shape + a.shape) for p, a in zip(pieces, in_avals, strict=True)]
+
+
+def _concat(parts):
+    return parts[0] if len(parts) == 1 else concatenate(parts, 0)
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
@@ -205,4 +215,4 @@ def hessian(func, argnums=0, has_aux=False):
     return jacfwd(jacrev(func, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
 
 
-__all__ = ["jacfwd", "jacrev", "hessian", "basis", "chunks", "jacobian_rows"]
+__all__ = ["jacfwd", "jacrev", "hessian", "basis", "jacobian_rows"]

@@ -11,8 +11,10 @@
 - The function is traced once on an example's shapes, without values: Python control flow on a batched
   value raises TracerBoolConversionError (use ``jnp.where`` or ``jaxlike.lax.cond``).
 - ``randomness`` ('error', 'same' or 'different') says what implicit random draws do (jaxlike.random).
-- ``chunk_size=k`` evaluates k examples at a time: the graph is batched for k, and the chunks run one
-  after another, so memory is bounded by k rather than by the batch size.
+- ``chunk_size=k`` evaluates k examples at a time: the graph is batched for k and run by one ``scan``
+  over the full chunks (plus one call for the remainder), so memory is bounded by k rather than by the
+  batch size, and the graph does not grow with the number of chunks. ``chunk_size=1`` is a plain loop
+  over the examples: no batching rule is needed.
 """
 
 import functools
@@ -23,8 +25,11 @@ from . import tree
 from .api import _fun_name, flatten_args, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_graph
-from .ir.builder import aval_of
+from .ir.builder import aval_of, moveaxis, reshape
+from .ir.core import Graph
 from .ir.interpret import eval_graph
+from .ir.prims.control import scan
+from .ir.prims.shape import concatenate, slice_
 from .ir.simplify import simplify
 from .random import batch_frame
 
@@ -46,12 +51,6 @@ def check_chunk_size(chunk_size, fname="vmap"):
         return
     if not _is_int(chunk_size) or chunk_size <= 0:
         raise ValueError(f"{fname}: chunk_size should be None or greater than 0. (got {chunk_size!r})")
-
-
-def _check_options(randomness, chunk_size):
-    """Kept for callers that validate both options at once."""
-    check_randomness(randomness)
-    check_chunk_size(chunk_size)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +201,7 @@ def run_batched(func, g, args, in_dims, captured, size, out_dims, chunk_size=Non
     in_dims = list(in_dims) + [None] * len(captured)
     if chunk_size is None or chunk_size >= size:
         return _run(func, g, in_dims, size, out_dims, [*args, *captured])
-    return _run_chunked(func, g, in_dims, size, out_dims, list(args), list(captured), chunk_size)
+    return _run_chunked(func, g, in_dims, size, out_dims, [*args, *captured], chunk_size)
 
 
 def _batched(func, g, in_dims, size, out_dims):
@@ -219,36 +218,62 @@ def _run(func, g, in_dims, size, out_dims, args):
     return eval_graph(_batched(func, g, in_dims, size, out_dims), *args)
 
 
-def _take(x, d, start, stop):
-    """Elements start..stop of x along axis d."""
-    from .ir.prims.shape import slice_
+def _rows(x, start, stop):
+    """Rows start..stop of x along axis 0."""
     shape = aval_of(x).shape
-    starts, limits = [0] * len(shape), list(shape)
-    starts[d], limits[d] = start, stop
-    return slice_(x, tuple(starts), tuple(limits))
+    return slice_(x, (start,) + (0,) * (len(shape) - 1), (stop,) + shape[1:])
 
 
-def _run_chunked(func, g, in_dims, size, out_dims, args, captured, k):
-    """k examples at a time. The batched graph is built once per distinct chunk size (at most two).
+def _reorder(graph, order):
+    """The same graph with its inputs in the given order (a permutation of their indices)."""
+    return Graph(graph.consts, [graph.inputs[i] for i in order], graph.eqns, graph.outputs)
 
-    Called on concrete arrays, each chunk runs to completion before the next starts, so only one chunk's
-    intermediates are alive at a time.
+
+def _run_chunked(func, g, in_dims, size, out_dims, args, k):
+    """k examples at a time, as one scan over the full chunks and one call for the remainder.
+
+    The loop body is g batched for k (g itself when k = 1: a plain loop needing no batching rule), so the
+    graph does not grow with the number of chunks, and only one chunk's intermediates are alive at a time.
     """
-    from .ir.prims.shape import concatenate
-    graphs = {}
-    pieces = []
-    for start in range(0, size, k):
-        stop = min(start + k, size)
-        n = stop - start
-        if n not in graphs:
-            graphs[n] = _batched(func, g, in_dims, n, out_dims)
-        chunk = [x if d is None else _take(x, d, start, stop)
-                 for x, d in zip(args, in_dims[:len(args)], strict=True)]
-        pieces.append(eval_graph(graphs[n], *chunk, *captured))
-    outs = []
+    fixed = [i for i, d in enumerate(in_dims) if d is None]
+    mapped = [i for i, d in enumerate(in_dims) if d is not None]
+    consts = [args[i] for i in fixed]
+    xs = [moveaxis(args[i], in_dims[i], 0) for i in mapped]
+    body_dims = [None] * len(fixed) + [0] * len(mapped)
+    loop_out_dims = [None if d is None else 0 for d in out_dims]
+
+    def body(n):
+        """(consts..., xs...) -> outputs, batched over n examples at axis 0 (unbatched when n == 1)."""
+        graph = _reorder(g, fixed + mapped)
+        return graph if n == 1 else _batched(func, graph, body_dims, n, loop_out_dims)
+
+    q, r = divmod(size, k)
+    main = q * k
+    chunk = [x if k == 1 else reshape(_rows(x, 0, main), (q, k) + aval_of(x).shape[1:]) for x in xs]
+    ys = scan(*consts, *chunk, body=body(k), length=q, num_consts=len(consts))
+    pieces = [[y if d is None or k == 1 else reshape(y, (main,) + aval_of(y).shape[2:])
+               for y, d in zip(ys, out_dims)]]
+    if r:
+        rest = [_rows(x, main, size) for x in xs]
+        if r == 1:
+            rest = [reshape(x, aval_of(x).shape[1:]) for x in rest]
+        outs = eval_graph(body(r), *consts, *rest)
+        pieces.append([y if d is None or r > 1 else reshape(y, (1,) + aval_of(y).shape)
+                       for y, d in zip(outs, out_dims)])
+    results = []
     for i, d in enumerate(out_dims):
-        outs.append(pieces[0][i] if d is None else concatenate([p[i] for p in pieces], d))
-    return outs
+        if d is None:  # the same in every chunk: the first one's
+            y = pieces[0][i]
+            results.append(_rows_first(y) if q else y)
+            continue
+        y = pieces[0][i] if len(pieces) == 1 else concatenate([p[i] for p in pieces], 0)
+        results.append(moveaxis(y, 0, d))
+    return results
+
+
+def _rows_first(y):
+    """y[0] of a scan's stacked output."""
+    return reshape(_rows(y, 0, 1), aval_of(y).shape[1:])
 
 
 __all__ = ["vmap", "RANDOMNESS", "check_randomness", "check_chunk_size", "run_batched", "flat_in_dims",
