@@ -195,8 +195,9 @@ def has_derivative(aval):
     return dtypes.is_float(aval.dtype)
 
 
-def sparsity_eval(graph, in_sets):
-    """The IndexSets of the outputs of graph, given those of its inputs (None: no dependence)."""
+def sparsity_eval(graph, in_sets, in_values=None):
+    """The IndexSets of the outputs of graph, given those of its inputs (None: no dependence) and,
+    optionally, the values of the inputs that are known constants (None where not known)."""
     env = {}
 
     def read(atom):
@@ -211,8 +212,9 @@ def sparsity_eval(graph, in_sets):
 
     for var, value in graph.consts.items():
         write(var, None, np.asarray(value))
-    for var, sets in zip(graph.inputs, in_sets, strict=True):
-        write(var, sets)
+    in_values = [None] * len(graph.inputs) if in_values is None else in_values
+    for var, sets, value in zip(graph.inputs, in_sets, in_values, strict=True):
+        write(var, sets, value)
     for eqn in graph.eqns:
         ops = [read(a) for a in eqn.inputs]
         if all(op.sets.nnz == 0 for op in ops):  # nothing flows in: nothing flows out
@@ -524,11 +526,77 @@ def _nested(eqn):
     return subgraphs(eqn.params)
 
 
-def fixed_point(body, carry_sets):
+UNROLL_LIMIT = 20_000  # a scan is analysed iteration by iteration up to length x body equations this big
+
+
+def _nested(graph, ops):
+    """The outputs' sets of a nested graph applied to these operands."""
+    return sparsity_eval(graph, [op.sets for op in ops], [op.value for op in ops])
+
+
+def fixed_point(body, carry):
     """Iterate carry = carry ∪ body(carry) until nothing changes: the sets of a loop's carry after any
     number of iterations (sets only grow and are bounded, so this ends)."""
     while True:
-        new = [union(c, b) for c, b in zip(carry_sets, body(carry_sets), strict=True)]
-        if all(a == b for a, b in zip(new, carry_sets, strict=True)):
+        new = [union(c, b) for c, b in zip(carry, body(carry), strict=True)]
+        if all(a == b for a, b in zip(new, carry, strict=True)):
             return new
-        carry_sets = new
+        carry = new
+
+
+def _with_sets(ops, sets):
+    return [Operand(op.aval, s, None) for op, s in zip(ops, sets, strict=True)]
+
+
+@rule("cond")
+def _cond(eqn, ops):  # the branch taken when the index is known, else the union over the branches
+    index, operands = ops[0], ops[1:]
+    branches = eqn.params["branches"]
+    if index.known:
+        return _nested(branches[int(np.clip(index.value, 0, len(branches) - 1))], operands)
+    per_branch = [_nested(g, operands) for g in branches]
+    return [union(*sets) for sets in zip(*per_branch, strict=True)]
+
+
+@rule("while")
+def _while(eqn, ops):  # the carry after any number of trips: a fixed point of the body
+    p = eqn.params
+    consts = ops[p["cond_nconsts"]:p["cond_nconsts"] + p["body_nconsts"]]
+    init = ops[p["cond_nconsts"] + p["body_nconsts"]:]
+    carry = fixed_point(lambda c: _nested(p["body_graph"], consts + _with_sets(init, c)),
+                        [op.sets for op in init])
+    return carry
+
+
+@rule("scan")
+def _scan(eqn, ops):
+    """Iteration by iteration when that is cheap (exact as the body), else a fixed point of the carry with
+    every slice of xs standing for all of them."""
+    p = eqn.params
+    nc, nk, length = p["num_consts"], p["num_carry"], p["length"]
+    consts, init, xs = ops[:nc], ops[nc:nc + nk], ops[nc + nk:]
+    body = p["body"]
+    ys_avals = [v.aval for v in eqn.outputs[nk:]]
+    if length * max(len(body.eqns), 1) <= UNROLL_LIMIT:
+        carry = [op.sets for op in init]
+        ys = [[None] * length for _ in ys_avals]
+        for i in (reversed(range(length)) if p["reverse"] else range(length)):
+            slices = [Operand(x.aval.update(shape=x.aval.shape[1:]), _slice0(x, i),
+                              None if x.value is None else x.value[i]) for x in xs]
+            outs = _nested(body, consts + _with_sets(init, carry) + slices)
+            carry = outs[:nk]
+            for y, out in zip(ys, outs[nk:], strict=True):
+                y[i] = out
+        return carry + [stack(y) if length else empty(0) for y in ys]
+    slices = [Operand(x.aval.update(shape=x.aval.shape[1:]), _reduce_axes(x.sets, x.aval, (0,)), None)
+              for x in xs]
+    carry = fixed_point(lambda c: _nested(body, consts + _with_sets(init, c) + slices)[:nk],
+                        [op.sets for op in init])
+    ys = _nested(body, consts + _with_sets(init, carry) + slices)[nk:]
+    return carry + [take(y, np.tile(np.arange(y.n), length)) for y in ys]
+
+
+def _slice0(x, i):
+    """The sets of x[i] (x's leading axis)."""
+    size = x.aval.size // x.aval.shape[0]
+    return take(x.sets, np.arange(i * size, (i + 1) * size))

@@ -293,18 +293,17 @@ def sink_gather(graph):
     for eqn in reversed(graph.eqns):
         if eqn is final:
             continue
-        var = eqn.outputs[0]
-        pushable = (len(eqn.outputs) == 1 and var not in whole
-                    and (_elementwise_eqn(eqn) or eqn.prim.name in PUSH_THROUGH))
-        for key, idx in demands.get(var, {}).items():
-            if pushable and var.aval.size > len(idx):
-                split, data = _split(eqn, idx)
-                plans[(var, key)] = (split, data)
-                for a, d in zip(eqn.inputs, split, strict=True):
-                    if d is not None:
-                        demand(a, d)
-            else:
-                whole.add(var)
+        pushable = len(eqn.outputs) == 1 and (_elementwise_eqn(eqn) or eqn.prim.name in PUSH_THROUGH)
+        for var in eqn.outputs:
+            for key, idx in demands.get(var, {}).items():
+                if pushable and var not in whole and var.aval.size > len(idx):
+                    split, data = _split(eqn, idx)
+                    plans[(var, key)] = (split, data)
+                    for a, d in zip(eqn.inputs, split, strict=True):
+                        if d is not None:
+                            demand(a, d)
+                else:
+                    whole.add(var)
         if any(v in whole for v in eqn.outputs):
             for a in eqn.inputs:
                 demand(a, "scalar")
@@ -343,31 +342,34 @@ def sink_gather(graph):
             if any(v in whole for v in eqn.outputs):
                 outs = eqn.prim.bind(*map(read, eqn.inputs), **eqn.params)
                 env.update(zip(eqn.outputs, outs if eqn.prim.multiple_results else [outs], strict=True))
-            var = eqn.outputs[0]
-            for key, idx in demands.get(var, {}).items():
-                if (var, key) not in plans:
-                    picked[(var, key)] = pick(var, idx)
-                    continue
-                split, where = plans[(var, key)]
-                ops = [None if d is None else pick(a, d) for a, d in zip(eqn.inputs, split, strict=True)]
-                if where is None:  # elementwise or a reshape: the same positions
-                    out = eqn.prim.bind(*ops, **eqn.params) if _elementwise_eqn(eqn) else ops[0]
-                else:  # the pieces of each operand, put back in the order of idx
-                    parts = [(vector(o, len(w)), w) for o, w in zip(ops, where, strict=True) if o is not None]
-                    if len(parts) == 1:
-                        out = parts[0][0]
-                    else:
-                        out = concatenate([p for p, _ in parts], 0)
-                        order = np.argsort(np.concatenate([w for _, w in parts]), kind="stable")
-                        if not np.array_equal(order, np.arange(len(order))):
-                            out = gather(out, order.reshape(-1, 1), (0,))
-                picked[(var, key)] = out
+            for var in eqn.outputs:
+                for key, idx in demands.get(var, {}).items():
+                    picked[(var, key)] = _emit_pick(eqn, var, idx, plans.get((var, key)), pick, vector)
         return [vector(convert(pick(final.inputs[0], start_idx), final.outputs[0].aval.dtype),
                        len(start_idx))]
 
     out, captured = trace_graph(build, graph.in_avals, name="sparse values")
     assert not captured
     return simplify(out)
+
+
+def _emit_pick(eqn, var, idx, plan, pick, vector):
+    """Elements idx of var: gathered from var computed whole, or computed from its operands' elements."""
+    if plan is None:
+        return pick(var, idx)
+    split, where = plan
+    ops = [None if d is None else pick(a, d) for a, d in zip(eqn.inputs, split, strict=True)]
+    if where is None:  # elementwise or a reshape: the same positions
+        return eqn.prim.bind(*ops, **eqn.params) if _elementwise_eqn(eqn) else ops[0]
+    # the pieces each operand provides, put back in the order of idx
+    parts = [(vector(o, len(w)), w) for o, w in zip(ops, where, strict=True) if o is not None]
+    if len(parts) == 1:
+        return parts[0][0]
+    out = concatenate([p for p, _ in parts], 0)
+    order = np.argsort(np.concatenate([w for _, w in parts]), kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        out = gather(out, order.reshape(-1, 1), (0,))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
