@@ -188,4 +188,4 @@ def emit_call(k, eqn):
 
 def emit_custom_lin(k, eqn):
     from jaxlike.ir.prims.custom import _forward_mode_error
-    raise _forward_mode_error(eqn.params["name"])
+    raise _forward_mode_error(eqn.params.get("name", "of this custom_vjp function"))

@@ -231,9 +231,14 @@ class CompiledGraph:
         self.graph = graph
         self.in_avals = [v.aval for v in graph.inputs]
         self.out_avals = [a.aval for a in graph.outputs]
-        module, self.plan, self._keep_alive = build_module(graph)
-        self.llvm_ir_unoptimized = str(module)
         text = graph_text if graph_text is not None else str(graph)
+        try:
+            module, self.plan, self._keep_alive = build_module(graph)
+        except (NotImplementedError, TypeError):
+            raise  # a primitive without a lowering, or a user error found while lowering
+        except Exception as e:  # noqa: BLE001  (a bug in the emitter: never a crash, always a report)
+            raise engine.dump_failure("lowering", "(not built)", text, f"{type(e).__name__}: {e}") from e
+        self.llvm_ir_unoptimized = str(module)
         self.module = engine.compile_ir(self.llvm_ir_unoptimized, text)
         n = len(self.in_avals) + len(self.out_avals) + 1
         self._core = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * n)(self.module.address("core"))
