@@ -46,7 +46,14 @@ def _blas_symbols():
     return found
 
 
-BLAS = _blas_symbols()
+_BLAS = []
+
+
+def blas():
+    """{dtype name: gemm symbol}, resolved on first use (importing scipy takes a while)."""
+    if not _BLAS:
+        _BLAS.append(_blas_symbols())
+    return _BLAS[0]
 
 
 def _free(ndim, contract, batch):
@@ -57,7 +64,7 @@ def blas_layout(eqn):
     """(batch, M, N, K, lhs contracts its last axis, rhs contracts its last axis) when gemm applies."""
     x, y = eqn.inputs
     dt = eqn.outputs[0].aval.dtype
-    if dt.name not in BLAS:
+    if dt.kind != "f":
         return None
     (xc, yc), (xb, yb) = eqn.params["dimension_numbers"]
     nb = len(xb)
@@ -67,7 +74,7 @@ def blas_layout(eqn):
     m = x.aval.shape[nb + (xc[0] == nb)]
     n = y.aval.shape[nb + (yc[0] == nb)]
     kk = x.aval.shape[xc[0]]
-    if m * n * kk < BLAS_MIN_FLOPS:
+    if m * n * kk < BLAS_MIN_FLOPS or dt.name not in blas():
         return None
     return x.aval.shape[:nb], m, n, kk, xc[0] == nb + 1, yc[0] == nb + 1
 
@@ -85,7 +92,7 @@ def _emit_gemm(k, eqn, layout):
     dt = out.aval.dtype
     ft = emit.value_type(dt)
     i32 = emit.i32
-    gemm = emit.declare(b.module, BLAS[dt.name], emit.void, [emit.ptr] * 13)
+    gemm = emit.declare(b.module, blas()[dt.name], emit.void, [emit.ptr] * 13)
 
     def cell(typ, value):
         slot = emit.alloca_entry(b, typ)
