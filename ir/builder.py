@@ -76,12 +76,12 @@ class Trace:
     def lift(self, x):
         """The Var or Lit standing for ``x`` inside this trace."""
         if isinstance(x, Tracer):
-            if x.trace is self:
-                return x.var
+            if x._trace is self:
+                return x._var
             check_alive(x)
-            if x.trace.level > self.level:
+            if x._trace.level > self.level:
                 raise UnexpectedTracerError(
-                    f"a value traced inside {x.trace.name} was used in the enclosing {self.name}: "
+                    f"a value traced inside {x._trace.name} was used in the enclosing {self.name}: "
                     "a transformed function returned or stored one of its internal values")
             hit = self.captured.get(id(x))
             if hit is None:
@@ -109,10 +109,10 @@ class Trace:
 
 
 def check_alive(tracer):
-    if not tracer.trace.alive:
+    if not tracer._trace.alive:
         raise UnexpectedTracerError(
             f"Encountered an unexpected tracer: a value of type {tracer.aval} created while tracing "
-            f"{tracer.trace.name}, used after that trace ended. A transformed function must not leak its "
+            f"{tracer._trace.name}, used after that trace ended. A transformed function must not leak its "
             "internal values (through a global, a closure or a side effect); return them as outputs instead.")
 
 
@@ -149,7 +149,7 @@ def trace_graph(fun, in_avals, values=None, name="a function"):
 
 def aval_of(x):
     if isinstance(x, Tracer):
-        return x.var.aval
+        return x._var.aval
     if isinstance(x, (AVal,)):
         return x
     if hasattr(x, "aval") and isinstance(x.aval, AVal):  # Zero, Linear
@@ -173,11 +173,11 @@ def bind(prim, args, params):
     tracers = [a for a in args if isinstance(a, Tracer)]
     if not tracers:
         return _eager(prim, args, params)
-    trace = tracers[0].trace
+    trace = tracers[0]._trace
     for t in tracers:
         check_alive(t)
-        if t.trace.level > trace.level:
-            trace = t.trace
+        if t._trace.level > trace.level:
+            trace = t._trace
     out = emit(trace, prim, args, params)
     if state.no_grad and prim.name != "stop_gradient":
         out = _cut_gradient(prim, out)
@@ -233,24 +233,24 @@ def _eager(prim, args, params):
 class Tracer:
     """A value in an open trace: its Var, and its concrete value when the trace carries values."""
 
-    __slots__ = ("trace", "var", "value")
+    __slots__ = ("_trace", "_var", "value")  # underscored: arrays have .var() and .trace() methods
     __array_priority__ = 1000
     __array_ufunc__ = None  # NumPy defers to our reflected operators instead of looping over us
     __hash__ = None  # like arrays: == is elementwise, so a Tracer is not hashable
 
     def __init__(self, trace, var, value=None):
-        self.trace = trace
-        self.var = var
+        self._trace = trace
+        self._var = var
         self.value = value
 
     @property
     def aval(self):
-        return self.var.aval
+        return self._var.aval
 
-    shape = property(lambda self: self.var.aval.shape)
-    dtype = property(lambda self: self.var.aval.dtype)
-    ndim = property(lambda self: self.var.aval.ndim)
-    size = property(lambda self: self.var.aval.size)
+    shape = property(lambda self: self._var.aval.shape)
+    dtype = property(lambda self: self._var.aval.dtype)
+    ndim = property(lambda self: self._var.aval.ndim)
+    size = property(lambda self: self._var.aval.size)
 
     def __len__(self):
         if not self.shape:
@@ -267,7 +267,7 @@ class Tracer:
         if self.value is None:
             raise TracerBoolConversionError(
                 f"Attempted boolean conversion of traced array with shape {self.aval} while tracing "
-                f"{self.trace.name}. The value is not known here, so Python control flow (if, while, and, "
+                f"{self._trace.name}. The value is not known here, so Python control flow (if, while, and, "
                 "or, not) cannot depend on it. Use jaxlike.lax.cond or jnp.where for a traced condition, "
                 "or mark the argument static with static_argnums.")
         return bool(self.value)
@@ -276,7 +276,7 @@ class Tracer:
         if self.value is None:
             raise error(
                 f"The {kind}() of a traced array with shape {self.aval} was requested while tracing "
-                f"{self.trace.name}; the value is not known until the compiled function runs. Pass the "
+                f"{self._trace.name}; the value is not known until the compiled function runs. Pass the "
                 "argument as static (static_argnums) or keep the computation in jnp functions.")
         return self.value
 
@@ -298,7 +298,7 @@ class Tracer:
     def __array__(self, *args, **kwargs):
         raise TracerArrayConversionError(
             f"The numpy.ndarray conversion method __array__() was called on a traced array with shape "
-            f"{self.aval} while tracing {self.trace.name}. NumPy functions cannot see inside a trace: use "
+            f"{self.aval} while tracing {self._trace.name}. NumPy functions cannot see inside a trace: use "
             "the jaxlike.numpy function of the same name (import jaxlike.numpy as jnp).")
 
     def __iter__(self):

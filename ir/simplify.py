@@ -53,7 +53,7 @@ def producer(x):
     """The equation that made Tracer x in the trace being built, or None."""
     if not isinstance(x, Tracer) or not _ctx:
         return None
-    return _ctx[-1].made_by.get(x.var)
+    return _ctx[-1].made_by.get(x._var)
 
 
 def operand(eqn, i):
@@ -288,7 +288,7 @@ current_row_prim = [None]  # the primitive whose rows are running (rows shared b
 def _key(prim, ins, params):
     def atom_key(x):
         if isinstance(x, Tracer):
-            return ("v", x.var.id)
+            return ("v", x._var.id)
         arr = np.asarray(x)
         if arr.ndim == 0:
             return ("c", arr.dtype.str, arr.item() if arr == arr else "nan")

@@ -353,7 +353,7 @@ def _static_int(v):
         if v.value is None:
             raise ConcretizationTypeError(
                 f"Array slice indices must have static start/stop/step, got a traced {v.aval} while "
-                f"tracing {v.trace.name}. Use jaxlike.lax.dynamic_slice for a slice at a traced offset, or "
+                f"tracing {v._trace.name}. Use jaxlike.lax.dynamic_slice for a slice at a traced offset, or "
                 "make the bound static.")
         v = v.value
     try:
@@ -368,7 +368,7 @@ def _mask_value(mask):
         if mask.value is None:
             raise NonConcreteBooleanIndexError(
                 f"Array boolean indices must be concrete; got a traced mask {mask.aval} while tracing "
-                f"{mask.trace.name}. The number of elements a mask selects depends on its values, which are "
+                f"{mask._trace.name}. The number of elements a mask selects depends on its values, which are "
                 "not known here (jit, vmap). Keep the shape static instead: jnp.where(mask, x, 0) zeroes "
                 "the unselected elements (jnp.sum(jnp.where(mask, x, 0)) sums the selected ones), "
                 "jnp.where(mask, x, -jnp.inf) ignores them in a max, and x.at[...].set(jnp.where(mask, v, "

@@ -127,7 +127,7 @@ def _aux_values(aux):
         if isinstance(x, Tracer):
             if x.value is not None:
                 return x.value
-            if x.trace.alive:
+            if x._trace.alive:
                 return x
             raise TypeError("has_aux output depends on an abstract traced value; it cannot be returned "
                             "from inside jit or vmap tracing of this function")

@@ -93,7 +93,7 @@ def _static(x, what):
         if x.value is None:
             raise _ConcretizationTypeError(
                 f"{what} needs a concrete value, but got a traced array {x.aval} while tracing "
-                f"{x.trace.name}. Pass it as a static argument (static_argnums) or a Python number.")
+                f"{x._trace.name}. Pass it as a static argument (static_argnums) or a Python number.")
         return x.value
     return x
 

@@ -4,9 +4,6 @@ The IR defines Tracer with the arithmetic its rules need (``+ - * /``, compariso
 what a NumPy user writes on an array (``x // y``, ``x @ y``, ``x[idx]``, ``x.sum(axis=0)``, ``x.T``,
 ``x.at[idx].set(v)``) is attached here, each as a call to the jaxlike.numpy function of the same meaning.
 Importing jaxlike.numpy imports this module.
-
-``.var()`` and ``.trace()`` are missing: a Tracer's ``var`` is its IR variable and its ``trace`` is the
-trace it belongs to, so those names are taken; write ``jnp.var(x)`` and ``jnp.trace(x)``.
 """
 
 import numpy as np
@@ -76,6 +73,8 @@ _ATTRIBUTES = {
     "min": jnp.min,
     "mean": jnp.mean,
     "std": jnp.std,
+    "var": jnp.var,
+    "trace": jnp.trace,
     "argmax": jnp.argmax,
     "argmin": jnp.argmin,
     "any": jnp.any,
