@@ -259,29 +259,31 @@ class custom_vjp:
 
 
 def _flat_cotangents(cts_in, dyn, in_avals):
-    """The bwd output, one entry per leaf of the differentiable arguments (None where it gave None)."""
+    """The bwd output, one entry per leaf of the differentiable arguments (None for a zero). None may stand
+    for a whole argument or any subtree of one."""
     in_tree = tree.structure(dyn)
     if not isinstance(cts_in, tuple) or len(cts_in) != len(dyn):
-        got = tree.structure(cts_in) if isinstance(cts_in, (tuple, list)) else type(cts_in).__name__
+        got = tree.structure(cts_in)
         raise TypeError("Custom VJP bwd rule must produce an output with the same container (pytree) "
                         "structure as the args tuple of the primal function, and in particular must produce "
                         "a tuple of length equal to the number of arguments to the primal function, but got "
                         f"bwd output structure {got} for primal input structure {in_tree}.")
     flat = []
     for i, (ct, arg) in enumerate(zip(cts_in, dyn)):
-        arg_pairs = tree.flatten_with_paths(arg, prefix=f"[{i}]")
-        if ct is None:
-            flat.extend([None] * len(arg_pairs))
-            continue
-        ct_leaves, ct_tree = tree.flatten(ct)
-        if ct_tree != tree.structure(arg):
+        try:
+            per_leaf = tree.broadcast_prefix(ct, arg, name="the bwd output")  # None covers a subtree
+        except ValueError:
+            per_leaf = None
+        given = [leaf for leaf in tree.flatten(ct, is_leaf=lambda x: x is None)[0] if leaf is not None]
+        if per_leaf is None or sum(1 for leaf in per_leaf if leaf is not None) != len(given):
             raise TypeError("Custom VJP bwd rule must produce an output with the same container (pytree) "
                             f"structure as the args tuple of the primal function, but at output[{i}] the bwd "
-                            f"rule produced {ct_tree} for an argument of structure {tree.structure(arg)}.")
-        flat.extend(ct_leaves)
+                            f"rule produced {tree.structure(ct)} for an argument of structure "
+                            f"{tree.structure(arg)}.")
+        flat.extend(per_leaf)
     paths = [p for i, arg in enumerate(dyn) for p, _ in tree.flatten_with_paths(arg, prefix=f"[{i}]")]
     for path, ct, aval in zip(paths, flat, in_avals, strict=True):
-        if ct is None or not hasattr(ct, "shape") or not hasattr(ct, "dtype"):
+        if ct is None or isinstance(ct, (bool, int, float)):
             continue
         got = _leaf_aval("output" + path, ct)
         if got.shape != aval.shape or (got.dtype != aval.dtype and aval.dtype.kind == "f"):

@@ -9,17 +9,22 @@ rule is traced only when a transform needs it, like JAX's, because a rule usuall
         jvp(nondiff, primals, tangents) -> (outs, tangents of outs)
     custom_vjp_call[bwd, call, fwd, num_consts, num_nondiff](*nondiff, *args, *consts) -> outs
         fwd(nondiff, args) -> (outs, residuals);  bwd(nondiff, residuals, cotangents of outs) -> cotangents
-    custom_lin[bwd, num_nondiff, num_res](*nondiff, *residuals, *tangents of args) -> tangents of outs
+    custom_lin[bwd, num_consts, num_nondiff, num_res](*nondiff, *residuals, *consts, *tangents) -> tangents
         the linear map whose transpose is bwd: what the jvp of custom_vjp_call leaves for transpose.
 
-``nondiff`` are the array values among the nondiff_argnums arguments; ``consts`` are the traced values the
-function closes over. The user's rule does not cover either: when they carry a tangent, the derivative
-through them is that of the primal graph.
+``nondiff`` are the array values among the nondiff_argnums arguments. ``consts`` are the traced values the
+function closes over (closure conversion): by the time a rule runs, the trace they belong to may have
+ended, so while a rule runs those Tracer objects stand for the equation's const inputs (``Rule.closure``);
+a rule may thus close over the same values as its function and call the function. The user's rule does not
+cover the derivative through nondiff arrays and consts: when they carry a tangent, it is that of the
+primal graph.
 
 Rules, family by family: impl runs ``call``; jvp calls the rule (custom_vjp_call: calls fwd and emits
 custom_lin); transpose of custom_lin calls bwd; batching batches ``call`` and wraps each rule in a vmap.
 ``inline_custom(graph)`` replaces every custom call by its primal graph: a backend never sees them.
 """
+
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -41,35 +46,72 @@ class Rule:
 
     Hashable by identity and printed by name, so it can be a param. ``arg_avals`` are the avals of the
     differentiable arguments and ``out_avals`` those of the function's outputs: what the rule's results are
-    checked against.
+    checked against. ``closure`` are the Tracers the function closed over when it was called; a call gives
+    their current values as ``consts``.
     """
 
-    def __init__(self, fn, name, arg_avals, out_avals):
+    def __init__(self, fn, name, arg_avals, out_avals, closure=()):
         self.fn = fn
         self.__qualname__ = self.__name__ = name
         self.arg_avals = tuple(arg_avals)
         self.out_avals = tuple(out_avals)
+        self.closure = tuple(closure)
 
-    def __call__(self, *lists):
+    def __call__(self, *lists, consts=()):
         trace = current_trace()
         before = len(trace.captured) if trace is not None else 0
         try:
-            result = self.fn(*lists)
+            with _standing_for(self.closure, consts):
+                result = self.run(*lists, consts=consts)
         except UnexpectedTracerError as e:
             raise UnexpectedTracerError(f"{e}\nThis happened in the custom rule {self.__qualname__}: a "
-                                        f"custom rule runs when a transform differentiates the function, "
-                                        f"after the call that defined it returned, so it must not close "
-                                        f"over traced values. Pass them as arguments (an array that is "
-                                        f"not differentiated can be listed in nondiff_argnums).") from None
+                                        "custom rule runs when a transform differentiates the function, "
+                                        "after the call that defined it returned, so it can use only the "
+                                        "traced values its function closes over. Pass the others as "
+                                        "arguments (an array that is not differentiated can be listed in "
+                                        "nondiff_argnums).") from None
         if trace is not None and len(trace.captured) > before:
             raise UnexpectedTracerError(
                 f"the custom rule {self.__qualname__} closes over a value traced by an enclosing "
-                "transformation; a custom rule must get the traced values it uses as arguments (an array "
-                "that is not differentiated can be listed in nondiff_argnums)")
+                "transformation that its function does not use; pass it as an argument (an array that is "
+                "not differentiated can be listed in nondiff_argnums)")
         return result
+
+    def run(self, *lists, consts):
+        return self.fn(*lists)
 
     def __repr__(self):
         return f"Rule({self.__qualname__})"
+
+
+class _WrappedRule(Rule):
+    """A rule made from another one by a transform (vmap): its function gets the consts explicitly."""
+
+    def run(self, *lists, consts):
+        return self.fn(*lists, list(consts))
+
+
+@contextmanager
+def _standing_for(tracers, values):
+    """While the block runs, each Tracer in tracers is the corresponding value (a handle of an open trace).
+
+    The Tracers are those a custom function closed over; their own trace has usually ended. Redirecting
+    them (and restoring them after) lets a rule that closes over them run in the trace of the transform.
+    """
+    saved = [(t._trace, t._var, t.value) for t in tracers]
+    try:
+        for t, v in zip(tracers, values, strict=True):
+            if not isinstance(v, Tracer):
+                trace = current_trace()
+                arr = np.asarray(v)
+                var = Var(aval_of(arr))
+                trace.consts[var] = arr
+                v = Tracer(trace, var, arr if trace.with_values else None)
+            t._trace, t._var, t.value = v._trace, v._var, v.value
+        yield
+    finally:
+        for t, (trace, var, value) in zip(tracers, saved):
+            t._trace, t._var, t.value = trace, var, value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -92,7 +134,7 @@ def custom_jvp_call(name, fun, rule, rule_name, nondiff, args):
     """Bind custom_jvp_call: ``fun(*nondiff, *args) -> outs`` and ``rule(nondiff, primals, tangents) ->
     (outs, tangents)`` on flat lists. Returns the list of outputs."""
     call, consts = _primal_graph(name, fun, [*nondiff, *args])
-    jvp = Rule(rule, rule_name, [aval_of(a) for a in args], call.out_avals)
+    jvp = Rule(rule, rule_name, [aval_of(a) for a in args], call.out_avals, consts)
     return custom_jvp_call_p.bind(*nondiff, *args, *consts, call=call, jvp=jvp, num_consts=len(consts),
                                   num_nondiff=len(nondiff))
 
@@ -103,8 +145,8 @@ def custom_vjp_call(name, fun, fwd, fwd_name, bwd, bwd_name, nondiff, args):
     call, consts = _primal_graph(name, fun, [*nondiff, *args])
     arg_avals = [aval_of(a) for a in args]
     return custom_vjp_call_p.bind(*nondiff, *args, *consts, call=call,
-                                  fwd=Rule(fwd, fwd_name, arg_avals, call.out_avals),
-                                  bwd=Rule(bwd, bwd_name, arg_avals, call.out_avals),
+                                  fwd=Rule(fwd, fwd_name, arg_avals, call.out_avals, consts),
+                                  bwd=Rule(bwd, bwd_name, arg_avals, call.out_avals, consts),
                                   num_consts=len(consts), num_nondiff=len(nondiff))
 
 
@@ -127,9 +169,9 @@ def _zeros(aval):
     return full(aval.shape, 0, aval.dtype)
 
 
-def call_jvp_rule(rule, nondiff, primals, tangents):
+def call_jvp_rule(rule, nondiff, primals, tangents, consts):
     """(outs, tangents of outs), checked; integer outputs get zero tangents whatever the rule says."""
-    outs, touts = rule(list(nondiff), list(primals), list(tangents))
+    outs, touts = rule(list(nondiff), list(primals), list(tangents), consts=list(consts))
     n = len(rule.out_avals)
     if len(outs) != n or len(touts) != n:
         raise CustomRuleError(f"Custom JVP rule {rule.__qualname__} must produce {n} primal and tangent "
@@ -149,9 +191,9 @@ def call_jvp_rule(rule, nondiff, primals, tangents):
     return outs, checked
 
 
-def call_fwd_rule(rule, nondiff, args):
+def call_fwd_rule(rule, nondiff, args, consts):
     """(outs, residuals), checked."""
-    outs, res = rule(list(nondiff), list(args))
+    outs, res = rule(list(nondiff), list(args), consts=list(consts))
     n = len(rule.out_avals)
     if len(outs) != n:
         raise CustomRuleError(f"Custom VJP fwd rule {rule.__qualname__} must produce {n} primal outputs "
@@ -163,9 +205,9 @@ def call_fwd_rule(rule, nondiff, args):
     return outs, [r if isinstance(r, Tracer) else _array(r) for r in res]
 
 
-def call_bwd_rule(rule, nondiff, res, cts):
+def call_bwd_rule(rule, nondiff, res, cts, consts):
     """Cotangents of the arguments, checked; None (or an integer argument) gives None."""
-    cts_in = rule(list(nondiff), list(res), list(cts))
+    cts_in = rule(list(nondiff), list(res), list(cts), consts=list(consts))
     if len(cts_in) != len(rule.arg_avals):
         raise CustomRuleError(f"Custom VJP bwd rule {rule.__qualname__} must produce "
                               f"{len(rule.arg_avals)} cotangents (one per argument), got {len(cts_in)}")
@@ -233,15 +275,21 @@ def _batch_size(args, dims):
     return next(aval_of(a).shape[d] for a, d in zip(args, dims) if d is not not_mapped)
 
 
-def _vmapped(flat_fn, avals, args, dims, size, out_dims):
-    """flat_fn traced on unbatched avals, batched over args (batch axes at dims), each output moved to its
+def _unbatched(x, d):
+    aval = aval_of(x)
+    return aval if d is not_mapped else aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
+
+
+def _vmapped(flat_fn, args, dims, size, out_dims):
+    """flat_fn traced on one example of args (batch axes at dims) and batched; each output moved to its
     out_dim (one int: all there); an output wanted unbatched (None) is summed over the batch (a cotangent)."""
     from ..batching import batch_eval, move_batch_axis
     from ..builder import reduce_sum
+    avals = [_unbatched(x, d) for x, d in zip(args, dims, strict=True)]
     graph, captured = trace_graph(flat_fn, avals, name="vmap of a custom rule")
     if captured:
         raise UnexpectedTracerError("a custom rule closes over a value traced by an enclosing "
-                                    "transformation; pass it as an argument instead")
+                                    "transformation that its function does not use; pass it as an argument")
     outs, got = batch_eval(graph, list(args), list(dims))
     if isinstance(out_dims, int):
         out_dims = [out_dims] * len(outs)
@@ -254,6 +302,15 @@ def _vmapped(flat_fn, avals, args, dims, size, out_dims):
     return result
 
 
+def _pieces(xs, *counts):
+    """xs cut into consecutive lists of the given lengths (the last one takes the rest)."""
+    xs, out, start = list(xs), [], 0
+    for n in counts:
+        out.append(xs[start:start + n])
+        start += n
+    return out + [xs[start:]]
+
+
 # --------------------------------------------------------------------------------------------------
 # custom_jvp_call
 
@@ -264,35 +321,35 @@ custom_jvp_call_p.transpose = _call_transpose
 
 
 def _custom_jvp_call_jvp(primals, tangents, *, call, jvp, num_consts, num_nondiff):
-    nondiff, args, _ = _split(primals, num_nondiff, num_consts)
+    nondiff, args, consts = _split(primals, num_nondiff, num_consts)
     _, arg_ts, _ = _split(tangents, num_nondiff, num_consts)
     if all(is_zero(t) for t in arg_ts):
         outs = custom_jvp_call_p.bind(*primals, call=call, jvp=jvp, num_consts=num_consts,
                                       num_nondiff=num_nondiff)
         touts = [Zero(a) for a in call.out_avals]
-    else:
-        outs, touts = call_jvp_rule(jvp, nondiff, args, map(instantiate, arg_ts))  # the user's rule
+    else:  # the user's rule
+        outs, touts = call_jvp_rule(jvp, nondiff, args, map(instantiate, arg_ts), consts)
     return outs, _closed_over_jvp(call, primals, tangents, num_nondiff, num_consts, touts)
 
 
 def _custom_jvp_call_batch(args, dims, *, call, jvp, num_consts, num_nondiff):
     from ..batching import batch_graph
     size = _batch_size(args, dims)
-    nd_dims, arg_dims, _ = _split(dims, num_nondiff, num_consts)
-    nd_avals, arg_avals, _ = _split(call.in_avals, num_nondiff, num_consts)
+    nd_dims, arg_dims, const_dims = _split(dims, num_nondiff, num_consts)
     bcall = batch_graph(call, dims, size)
-    n, n_out = len(nd_avals), len(call.outputs)
+    n, n_args, n_out = num_nondiff, len(arg_dims), len(call.outputs)
 
-    def rule(nondiff, primals, tangents):  # a tangent is batched like its primal
+    def rule(nondiff, primals, tangents, consts):  # a tangent is batched like its primal
         def flat(*xs):
-            outs, touts = call_jvp_rule(jvp, xs[:n], xs[n:n + len(arg_avals)], xs[n + len(arg_avals):])
+            nd, ps, ts, cs = _pieces(xs, n, n_args, n_args)
+            outs, touts = call_jvp_rule(jvp, nd, ps, ts, cs)
             return outs + [instantiate(t) for t in touts]
-        both = _vmapped(flat, nd_avals + arg_avals + arg_avals, [*nondiff, *primals, *tangents],
-                        nd_dims + arg_dims + arg_dims, size, [0] * (2 * n_out))
+        both = _vmapped(flat, [*nondiff, *primals, *tangents, *consts],
+                        nd_dims + arg_dims + arg_dims + const_dims, size, 0)
         return both[:n_out], both[n_out:]
 
     _, batched_args, _ = _split(bcall.in_avals, num_nondiff, num_consts)
-    bjvp = Rule(rule, f"vmap({jvp.__qualname__})", batched_args, bcall.out_avals)
+    bjvp = _WrappedRule(rule, f"vmap({jvp.__qualname__})", batched_args, bcall.out_avals)
     outs = custom_jvp_call_p.bind(*args, call=bcall, jvp=bjvp, num_consts=num_consts, num_nondiff=num_nondiff)
     return outs, [0] * len(outs)
 
@@ -302,7 +359,7 @@ custom_jvp_call_p.batch = _custom_jvp_call_batch
 
 
 # --------------------------------------------------------------------------------------------------
-# custom_vjp_call and custom_lin
+# custom_vjp_call
 
 custom_vjp_call_p = Primitive("custom_vjp_call", family="custom", multiple_results=True)
 custom_vjp_call_p.shape_rule = _call_shape_rule
@@ -311,46 +368,59 @@ custom_vjp_call_p.transpose = _call_transpose
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, bwd, call, fwd, num_consts, num_nondiff):
-    nondiff, args, _ = _split(primals, num_nondiff, num_consts)
+    nondiff, args, consts = _split(primals, num_nondiff, num_consts)
     _, arg_ts, _ = _split(tangents, num_nondiff, num_consts)
     if all(is_zero(t) for t in arg_ts):
         outs = custom_vjp_call_p.bind(*primals, bwd=bwd, call=call, fwd=fwd, num_consts=num_consts,
                                       num_nondiff=num_nondiff)
         touts = [Zero(a) for a in call.out_avals]
-    else:
-        outs, res = call_fwd_rule(fwd, nondiff, args)  # the user's fwd: outputs and residuals
-        touts = custom_lin_p.bind(*nondiff, *res, *map(instantiate, arg_ts), bwd=bwd,
-                                  num_nondiff=num_nondiff, num_res=len(res))
+    else:  # the user's fwd gives outputs and residuals; custom_lin holds on to bwd for the transpose
+        outs, res = call_fwd_rule(fwd, nondiff, args, consts)
+        touts = custom_lin_p.bind(*nondiff, *res, *consts, *map(instantiate, arg_ts), bwd=bwd,
+                                  num_consts=num_consts, num_nondiff=num_nondiff, num_res=len(res))
     return outs, _closed_over_jvp(call, primals, tangents, num_nondiff, num_consts, touts)
+
+
+def _batched_bwd(bwd, nd_dims, res_dims, const_dims, size, arg_dims, arg_avals, out_avals):
+    """bwd under vmap: cotangents of the outputs come batched along axis 0; each argument's cotangent is
+    laid out as the argument (summed over the batch when the argument is not batched)."""
+    n, n_res, n_out = len(nd_dims), len(res_dims), len(out_avals)
+
+    def rule(nondiff, res, cts, consts):
+        def flat(*xs):
+            nd, rs, cs_out, cs = _pieces(xs, n, n_res, n_out)
+            cts_in = call_bwd_rule(bwd, nd, rs, cs_out, cs)
+            return [_zeros(a) if c is None else c for c, a in zip(cts_in, bwd.arg_avals)]
+        return _vmapped(flat, [*nondiff, *res, *cts, *consts], nd_dims + res_dims + [0] * n_out + const_dims,
+                        size, arg_dims)
+
+    return _WrappedRule(rule, f"vmap({bwd.__qualname__})", arg_avals, out_avals)
 
 
 def _custom_vjp_call_batch(args, dims, *, bwd, call, fwd, num_consts, num_nondiff):
     from ..batching import batch_graph
     size = _batch_size(args, dims)
-    nd_dims, arg_dims, _ = _split(dims, num_nondiff, num_consts)
-    nd_avals, arg_avals, _ = _split(call.in_avals, num_nondiff, num_consts)
+    nd_dims, arg_dims, const_dims = _split(dims, num_nondiff, num_consts)
     bcall = batch_graph(call, dims, size)
-    n, n_out = len(nd_avals), len(call.outputs)
+    n, n_out = num_nondiff, len(call.outputs)
 
-    def fwd_rule(nondiff, primals):  # outputs and residuals all batched along axis 0
+    def fwd_rule(nondiff, primals, consts):  # outputs and residuals all batched along axis 0
         def flat(*xs):
-            outs, res = call_fwd_rule(fwd, xs[:n], xs[n:])
+            nd, ps, cs = _pieces(xs, n, len(primals))
+            outs, res = call_fwd_rule(fwd, nd, ps, cs)
             return outs + res
-        outs = _vmapped(flat, nd_avals + arg_avals, [*nondiff, *primals], nd_dims + arg_dims, size, 0)
+        outs = _vmapped(flat, [*nondiff, *primals, *consts], nd_dims + arg_dims + const_dims, size, 0)
         return outs[:n_out], outs[n_out:]
 
-    def bwd_rule(nondiff, res, cts):  # residuals and cotangents come batched along axis 0
-        res_avals = [aval_of(r).update(shape=aval_of(r).shape[1:]) for r in res]
-
-        def flat(*xs):
-            cts_in = call_bwd_rule(bwd, xs[:n], xs[n:n + len(res)], xs[n + len(res):])
-            return [_zeros(a) if c is None else c for c, a in zip(cts_in, arg_avals)]
-        return _vmapped(flat, nd_avals + res_avals + list(call.out_avals), [*nondiff, *res, *cts],
-                        nd_dims + [0] * (len(res) + n_out), size, arg_dims)
-
     _, batched_args, _ = _split(bcall.in_avals, num_nondiff, num_consts)
-    bfwd = Rule(fwd_rule, f"vmap({fwd.__qualname__})", batched_args, bcall.out_avals)
-    bbwd = Rule(bwd_rule, f"vmap({bwd.__qualname__})", batched_args, bcall.out_avals)
+    bfwd = _WrappedRule(fwd_rule, f"vmap({fwd.__qualname__})", batched_args, bcall.out_avals)
+
+    def bwd_rule(nondiff, res, cts, consts):  # the residuals come from bfwd: batched along axis 0
+        inner = _batched_bwd(bwd, nd_dims, [0] * len(res), const_dims, size, arg_dims, batched_args,
+                             bcall.out_avals)
+        return inner.run(nondiff, res, cts, consts=consts)
+
+    bbwd = _WrappedRule(bwd_rule, f"vmap({bwd.__qualname__})", batched_args, bcall.out_avals)
     outs = custom_vjp_call_p.bind(*args, bwd=bbwd, call=bcall, fwd=bfwd, num_consts=num_consts,
                                   num_nondiff=num_nondiff)
     return outs, [0] * len(outs)
@@ -360,8 +430,11 @@ custom_vjp_call_p.jvp = _custom_vjp_call_jvp
 custom_vjp_call_p.batch = _custom_vjp_call_batch
 
 
+# --------------------------------------------------------------------------------------------------
+# custom_lin: the linear map given by its transpose
+
 custom_lin_p = Primitive("custom_lin", family="custom", multiple_results=True)
-custom_lin_p.shape_rule = lambda *avals, bwd, num_nondiff, num_res: bwd.out_avals
+custom_lin_p.shape_rule = lambda *avals, bwd, num_consts, num_nondiff, num_res: bwd.out_avals
 
 
 def _forward_mode_error(name):
@@ -370,38 +443,47 @@ def _forward_mode_error(name):
                      "vjp, jacrev), or give the function a forward rule with custom_jvp.")
 
 
-def _custom_lin_impl(*args, bwd, num_nondiff, num_res):
+def _custom_lin_impl(*args, bwd, num_consts, num_nondiff, num_res):
     raise _forward_mode_error(bwd.__qualname__)
 
 
-def _custom_lin_jvp(primals, tangents, *, bwd, num_nondiff, num_res):
+def _custom_lin_jvp(primals, tangents, *, bwd, num_consts, num_nondiff, num_res):
     raise _forward_mode_error(bwd.__qualname__)
 
 
-def _custom_lin_transpose(cts, *args, bwd, num_nondiff, num_res):
-    k = num_nondiff + num_res
-    if any(isinstance(a, Linear) for a in args[:k]):
-        raise ValueError(f"custom_lin of {bwd.__qualname__}: the residuals of a custom_vjp rule cannot be "
-                         "linear inputs")
+def _custom_lin_transpose(cts, *args, bwd, num_consts, num_nondiff, num_res):
+    nondiff, res, consts, _ = _pieces(args, num_nondiff, num_res, num_consts)
+    if any(isinstance(a, Linear) for a in nondiff + res + consts):
+        raise ValueError(f"custom_lin of {bwd.__qualname__}: only the tangents can be linear inputs")
     if all(is_zero(c) for c in cts):
         return [None] * len(args)
-    cts_in = call_bwd_rule(bwd, args[:num_nondiff], args[num_nondiff:k], map(instantiate, cts))
-    return [None] * k + cts_in
+    cts_in = call_bwd_rule(bwd, nondiff, res, map(instantiate, cts), consts)  # the user's bwd
+    return [None] * (num_nondiff + num_res + num_consts) + cts_in
+
+
+def _custom_lin_batch(args, dims, *, bwd, num_consts, num_nondiff, num_res):
+    size = _batch_size(args, dims)
+    nd_dims, res_dims, const_dims, t_dims = _pieces(dims, num_nondiff, num_res, num_consts)
+    tangents = args[num_nondiff + num_res + num_consts:]
+    out_avals = [a.update(shape=(size,) + a.shape) for a in bwd.out_avals]
+    bbwd = _batched_bwd(bwd, nd_dims, res_dims, const_dims, size, t_dims, [aval_of(t) for t in tangents],
+                        out_avals)
+    outs = custom_lin_p.bind(*args, bwd=bbwd, num_consts=num_consts, num_nondiff=num_nondiff, num_res=num_res)
+    return outs, [0] * len(outs)
 
 
 custom_lin_p.impl = _custom_lin_impl
 custom_lin_p.jvp = _custom_lin_jvp
 custom_lin_p.transpose = _custom_lin_transpose
-custom_lin_p.declare_hole("batch", "custom_lin is transposed before any batching (jacrev transposes "
-                                   "first); batching a forward-mode custom_vjp derivative is an error anyway")
+custom_lin_p.batch = _custom_lin_batch
 
 
 def _register_simplify_rows():
     from .. import simplify
 
     @simplify.row("custom_lin")
-    def custom_lin_of_zero(ins, bwd, num_nondiff, num_res):  # custom_lin(res, 0) → 0
-        if all(simplify.is_zero(t) for t in ins[num_nondiff + num_res:]):
+    def custom_lin_of_zero(ins, bwd, num_consts, num_nondiff, num_res):  # custom_lin(res, 0) → 0
+        if all(simplify.is_zero(t) for t in ins[num_nondiff + num_res + num_consts:]):
             return [simplify.zeros_like_out(a) for a in bwd.out_avals]
         return None
 
