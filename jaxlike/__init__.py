@@ -8,6 +8,7 @@ from .vmap import vmap
 from .custom import custom_jvp, custom_vjp
 from .functional import jacobian
 from . import random
+from . import lax
 from .errors import (ConcretizationTypeError, InternalCompilerError, NonConcreteBooleanIndexError,
                      TracerArrayConversionError, TracerBoolConversionError, TracerIntegerConversionError,
                      UnexpectedTracerError)

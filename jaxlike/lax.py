@@ -13,7 +13,6 @@ Operands, carries and xs are pytrees. Values a body closes over become extra ope
 any trace (NumPy inputs) the equation runs at once on the interpreter.
 """
 
-import builtins
 import operator
 
 import numpy as np
@@ -40,7 +39,7 @@ def _flatten(value, what):
 
 
 def _type_str(aval):
-    return f"{aval.dtype.name}[{','.join(map(str, aval.shape))}]"
+    return f"{aval.dtype.name}[{','.join(str(d) for d in aval.shape)}]"
 
 
 def _trace(fun, args_tree, in_avals, name, expected=None):
@@ -139,18 +138,20 @@ def _switch(index, funs, operands, names):
     leaves, avals, ops_tree = _flatten(tuple(operands), "operands")
     traced = [_trace(f, ops_tree, avals, name=f"{name} of cond ({_fun_name(f)})") for f, name in zip(funs, names)]
     out_tree, out_avals = traced[0][2], traced[0][0].out_avals
-    pair = "true_fun and false_fun" if names[0] == "false_fun" else None
-    for name, (graph, _, t) in zip(names[1:], traced[1:]):
-        what = pair or f"{names[0]} and {name}"
+    for i, (graph, _, t) in enumerate(traced[1:], 1):
+        # cond names true_fun (branch 1) first, as JAX does
+        first, second = (names[1], names[0]) if len(funs) == 2 and names[0] == "false_fun" else (names[0], names[i])
+        a_tree, b_tree, a_avals, b_avals = ((t, out_tree, graph.out_avals, out_avals) if first == names[i]
+                                            else (out_tree, t, out_avals, graph.out_avals))
         if t != out_tree:
-            raise TypeError(f"{what} output must have same type structure, got {out_tree} and {t}.")
+            raise TypeError(f"{first} and {second} output must have same type structure, got {a_tree} and "
+                            f"{b_tree}.")
         if graph.out_avals != out_avals:
-            diffs = [f"output{p}: {_type_str(a)} vs. {_type_str(b)}" for (p, _), a, b in
-                     zip(tree.flatten_with_paths(out_tree.unflatten(out_avals)), out_avals, graph.out_avals)
-                     if a != b]
-            first, second = (names[0], name) if pair is None else ("false_fun", "true_fun")
-            raise TypeError(f"{what} output must have identical types, got\n" + "\n".join(
-                f"  {d} ({first} vs. {second})" for d in diffs) + ".")
+            paths = [p for p, _ in tree.flatten_with_paths(out_tree.unflatten(out_avals), "output")]
+            diffs = [f"  {p}: {_type_str(a)} from {first} vs. {_type_str(b)} from {second}"
+                     for p, a, b in zip(paths, a_avals, b_avals) if a != b]
+            raise TypeError(f"{first} and {second} output must have identical types, got\n"
+                            + "\n".join(diffs) + ".")
     # the branches' captured values, without repeats, become operands every branch takes
     captured, seen = [], {}
     for _, caps, _ in traced:
@@ -237,7 +238,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     lo, hi = _static_int(lower), _static_int(upper)
     if lo is not None and hi is not None:
         index_dtype = dtypes.result_type(*[dtype_item(b) for b in (lower, upper)])
-        length = builtins.max(hi - lo, 0)
+        length = max(hi - lo, 0)
 
         def step(carry, _):
             i, val = carry
@@ -290,7 +291,7 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
     elif not sizes:
         raise ValueError("scan got no values to scan over and `length` not provided.")
     elif len(set(sizes)) > 1:
-        raise ValueError(f"scan got values with different leading axis sizes: {', '.join(map(str, sizes))}.")
+        raise ValueError(f"scan got values with different leading axis sizes: {', '.join(str(s) for s in sizes)}.")
     else:
         length = sizes[0]
     c_leaves, c_avals, c_tree = _flatten(init, "init")
@@ -301,8 +302,10 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
     def body(carry, x):
         out = f(carry, x)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(f"scan body output must be a pair, got {type(out).__name__}"
-                            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "") + ".")
+            got = (f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else
+                   _type_str(aval_of(out)) if isinstance(out, (Tracer, np.ndarray, np.generic, int, float))
+                   else type(out).__name__)
+            raise TypeError(f"scan body output must be a pair (carry, y), got {got}.")
         pair["carry_tree"] = tree.structure(out[0])
         return out
 
@@ -320,7 +323,7 @@ def scan(f, init, xs, length=None, reverse=False, unroll=1):
     return c_tree.unflatten(outs[:n_carry]), ys_tree.unflatten(outs[n_carry:])
 
 
-def map(f, xs, batch_size=None):  # noqa: A001  (jax.lax.map)
+def map(f, xs, batch_size=None):  # noqa: A001  (jax.lax.map; this module never calls the builtin)
     """[f(x) for x in xs] stacked, as one ``scan``; with batch_size, f is vmapped over chunks of that size."""
     if not callable(f):
         raise TypeError("map: f argument should be callable.")
