@@ -69,6 +69,13 @@ def test_every_primitive_has_a_lowering():
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_primitive_matches_interpreter(case):
+    skip = getattr(case, "skip", {}) or {}
+    if case.prim.name == "custom_lin":  # forward mode of a custom_vjp rule: an error, compiled or not
+        with pytest.raises(TypeError, match="forward-mode"):
+            compile_graph(prim_graph(case))
+        return
+    if "impl" in skip:
+        pytest.skip(skip["impl"])
     compile_and_compare(prim_graph(case), case.make_args(), case.id)
 
 
