@@ -20,12 +20,12 @@ import numpy as np
 from .api import _aux_values, _diff_mask, _normalize_argnums, _select_args, linearize_graphs, run, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_eval, move_batch_axis
-from .ir.builder import convert, elementwise, full, reshape, trace_graph
+from .ir.builder import convert, current_trace, elementwise, emit, full, reshape, trace_graph
 from .ir.core import AVal, Graph
 from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
-from .ir.prims.misc import iota
+from .ir.prims.misc import iota, iota_p
 from .ir.prims.control import scan
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
@@ -42,11 +42,19 @@ def basis(aval, start=0, rows=None):
     n = aval.size
     rows = n if rows is None else rows
     index = dtypes.int32 if n + rows < 2 ** 31 else dtypes.int64
-    r = iota(index, (rows, n), 0)
-    c = iota(index, (rows, n), 1)
+    r = _iota(index, (rows, n), 0)
+    c = _iota(index, (rows, n), 1)
     if not (isinstance(start, (int, np.integer)) and start == 0):
         r = r + convert(start, index)
     return reshape(convert(elementwise("eq", r, c), aval.dtype), (rows,) + aval.shape)
+
+
+def _iota(dtype, shape, dimension):
+    """iota in the open trace (bind would evaluate an operand-less primitive at once, as a constant)."""
+    trace = current_trace()
+    if trace is None:
+        return iota(dtype, shape, dimension)
+    return emit(trace, iota_p, [], dict(dtype=dtype, shape=shape, dimension=dimension))
 
 
 def _float_outputs(fname, g, out_tree):
@@ -104,7 +112,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 jg = jvp_graph(g, [i == k for i in range(n_in)])
                 ins, dims = list(xs) + [basis(aval)], [None] * n_in + [0]
                 if index_pos is not None:  # 'different': one batch index per basis column, over all inputs
-                    ins[index_pos] = iota(dtypes.uint32, (aval.size,), 0) + np.uint32(offset)
+                    ins[index_pos] = _iota(dtypes.uint32, (aval.size,), 0) + np.uint32(offset)
                     dims[index_pos] = 0
                 outs, out_dims = batch_eval(jg, ins, dims)
                 for o in range(n_out):
@@ -162,7 +170,7 @@ def jacobian_rows(t_o, residuals, out_aval, in_avals, chunk_size):
                                             np.int64(0))):
             pieces[j].append(rows)
     else:
-        starts = iota(dtypes.int64, (q,), 0) * k
+        starts = _iota(dtypes.int64, (q,), 0) * k
         ys = scan(*residuals, starts, body=_rows_graph(t_o, res_avals, out_aval, k), length=q,
                   num_consts=len(residuals))
         for j, (y, a) in enumerate(zip(ys, in_avals, strict=True)):
