@@ -25,6 +25,7 @@ into the columns.
 """
 
 import functools
+import time
 import warnings
 
 import numpy as np
@@ -32,17 +33,18 @@ import numpy as np
 from .api import _diff_mask, _normalize_argnums, flatten_args, linearize_graphs, trace_fn, vjp_graphs
 from .ir import coloring, dtypes
 from .ir.batching import batch_eval, move_batch_axis
-from .ir.builder import Tracer, broadcast_to, convert, reshape, trace_graph
+from .ir.builder import Tracer, broadcast_to, convert, full, reshape, trace_graph
 from .ir.core import Lit
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
+from .ir.prims import indexing
 from .ir.prims.indexing import gather
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
 from .ir.sparsity import conservative_uses, jacobian_sparsity
 from .ir.transpose import transpose_graph
 
-FORMATS = ("csr", "coo", "triplets")
+FORMATS = ("csr", "coo", "triplets", "dense")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -66,6 +68,7 @@ class SparsityInfo:
         self.colors = colors
         self.alternatives = alternatives  # mode -> number of colours it would need
         self.conservative = conservative  # primitives whose rule had to assume dependence on everything
+        self.timings = {}  # seconds per stage of the analysis (trace, pattern, coloring, ...)
 
     @property
     def nnz(self):
@@ -177,7 +180,7 @@ def forward_graph(graph, diff, colors, index, dtype):
 
     out, captured = trace_graph(build, graph.in_avals, name="sparse jacobian (forward)")
     assert not captured
-    return sink_gather(simplify(out))
+    return collect_terms(sink_gather(simplify(out)))
 
 
 def reverse_graph(graph, diff, colors, index, dtype):
@@ -200,7 +203,7 @@ def reverse_graph(graph, diff, colors, index, dtype):
 
     out, captured = trace_graph(build, graph.in_avals, name="sparse jacobian (reverse)")
     assert not captured
-    return sink_gather(simplify(out))
+    return collect_terms(sink_gather(simplify(out)))
 
 
 def gradient_graph(graph, diff):
@@ -373,6 +376,228 @@ def _emit_pick(eqn, var, idx, plan, pick, vector):
 
 
 # --------------------------------------------------------------------------------------------------
+# Collecting terms: the values as a constant vector plus a few scattered products
+
+MAX_TERMS = 32  # a product that would make more terms than this is computed as it stands
+
+
+class Terms:
+    """A vector of length k as ``const + sum_t coef_t * prod_f base_f[idx_tf]``: coef_t a constant vector,
+    each base_f a value of the new trace (flat), idx_tf constant positions into it. Where coef_t is zero
+    the term contributes nothing, and its positions are set to 0 so that equal terms compare equal."""
+
+    def __init__(self, k, const, terms):
+        self.k = k
+        self.const = const  # ndarray (k,)
+        self.terms = terms  # {key: (coef, factors)}; factors a tuple of (base number, idx)
+
+    @staticmethod
+    def constant(value, k):
+        return Terms(k, np.broadcast_to(np.asarray(value, np.float64), (k,)).copy(), {})
+
+    @staticmethod
+    def leaf(base, idx):
+        t = Terms(len(idx), np.zeros(len(idx)), {})
+        t.add_term(np.ones(len(idx)), ((base, np.asarray(idx, np.int64)),))
+        return t
+
+    def add_term(self, coef, factors):
+        live = coef != 0
+        if not live.any():
+            return
+        factors = tuple(sorted(((b, np.where(live, i, 0)) for b, i in factors),
+                               key=lambda f: (f[0], f[1].tobytes())))
+        key = tuple((b, i.tobytes()) for b, i in factors)
+        if key in self.terms:
+            old, _ = self.terms[key]
+            coef = old + coef
+            if not (coef != 0).any():
+                del self.terms[key]
+                return
+        self.terms[key] = (coef, factors)
+
+    def scaled(self, c):
+        out = Terms(self.k, self.const * c, {})
+        for coef, factors in self.terms.values():
+            out.add_term(coef * c, factors)
+        return out
+
+    def plus(self, other):
+        out = Terms(self.k, self.const + other.const, {})
+        for coef, factors in list(self.terms.values()) + list(other.terms.values()):
+            out.add_term(coef, factors)
+        return out
+
+    def times(self, other):
+        if (len(self.terms) + 1) * (len(other.terms) + 1) > MAX_TERMS:
+            return None
+        out = Terms(self.k, self.const * other.const, {})
+        for coef, factors in self.terms.values():
+            out.add_term(coef * other.const, factors)
+        for coef, factors in other.terms.values():
+            out.add_term(coef * self.const, factors)
+        for c1, f1 in self.terms.values():
+            for c2, f2 in other.terms.values():
+                out.add_term(c1 * c2, f1 + f2)
+        return out
+
+    def take(self, idx):
+        out = Terms(len(idx), self.const[idx], {})
+        for coef, factors in self.terms.values():
+            out.add_term(coef[idx], tuple((b, i[idx]) for b, i in factors))
+        return out
+
+    @staticmethod
+    def join(parts):
+        """Terms of the concatenation of parts."""
+        k = sum(p.k for p in parts)
+        out = Terms(k, np.concatenate([p.const for p in parts]), {})
+        start = 0
+        for p in parts:
+            for coef, factors in p.terms.values():
+                full = np.zeros(k)
+                full[start:start + p.k] = coef
+                out.add_term(full, tuple((b, _placed(i, start, k)) for b, i in factors))
+            start += p.k
+        return out
+
+
+def _placed(idx, start, k):
+    out = np.zeros(k, np.int64)
+    out[start:start + len(idx)] = idx
+    return out
+
+
+def _emit_terms(terms, bases, dtype):
+    """The vector ``terms`` stands for, emitted: the constant part, plus one scatter_add of the products at
+    the positions where their coefficients are non-zero (a product live everywhere is added directly)."""
+    dense, positions, updates = [], [], []
+    for coef, factors in terms.terms.values():
+        live = np.flatnonzero(coef)
+        everywhere = len(live) == terms.k
+        c = coef[live]
+        value = c[0] if np.all(c == c[0]) else c.astype(dtype)
+        for b, idx in factors:
+            idx = idx[live]
+            base = bases[b]
+            same = len(idx) == base.shape[0] and np.array_equal(idx, np.arange(len(idx)))
+            value = value * (base if same else gather(base, idx.reshape(-1, 1), (0,)))
+        value = convert(value, dtype)
+        if everywhere:
+            dense.append(value)
+        else:
+            positions.append(live)
+            updates.append(value)
+    out = terms.const.astype(dtype)
+    if dense:
+        out = dense[0] + out if np.any(out) else dense[0]
+        for d in dense[1:]:
+            out = out + d
+    if updates:
+        where = np.concatenate(positions).reshape(-1, 1)
+        out = indexing.scatter_add(out if isinstance(out, Tracer) else np.asarray(out), where,
+                                   updates[0] if len(updates) == 1 else concatenate(updates, 0), (0,))
+    return out
+
+
+POLYNOMIAL = ("add", "sub", "mul", "neg", "gather", "concatenate", "reshape", "broadcast_in_dim",
+              "convert")
+
+
+def collect_terms(graph):
+    """The values graph with its polynomial tail (sums and products of gathered values, constants,
+    concatenations and gathers with constant indices) rewritten as a constant vector plus one scatter of
+    the non-constant products: entries that are constant (often most of a Jacobian) cost a copy, and each
+    product is computed only where its coefficient is non-zero. Anything else is computed as it stands
+    and enters the sums as a factor."""
+    out_aval = graph.outputs[0].aval if len(graph.outputs) == 1 else None
+    if out_aval is None or out_aval.ndim != 1 or not dtypes.is_float(out_aval.dtype):
+        return graph
+    dtype = out_aval.dtype
+
+    def build(*xs):
+        env = dict(graph.consts)
+        env.update(zip(graph.inputs, xs, strict=True))
+        bases, base_ids = [], {}
+
+        def read(atom):
+            return np.asarray(atom.value, atom.aval.dtype) if isinstance(atom, Lit) else env[atom]
+
+        def as_terms(x, k):
+            """x (a Terms, a constant or a value of the trace of length k or rank 0) as Terms."""
+            if isinstance(x, Terms):
+                return x
+            if not isinstance(x, Tracer):
+                return Terms.constant(x, k) if np.ndim(x) == 0 or np.shape(x) == (k,) else None
+            if x.ndim == 0 or x.shape == (k,):
+                flat = reshape(x, (x.size,))
+                b = base_ids.setdefault(id(flat), len(bases))
+                if b == len(bases):
+                    bases.append(flat)
+                return Terms.leaf(b, np.zeros(k, np.int64) if x.ndim == 0 else np.arange(k))
+            return None
+
+        def value(x):
+            return _emit_terms(x, bases, dtype) if isinstance(x, Terms) else x
+
+        for eqn in graph.eqns:
+            ins = [read(a) for a in eqn.inputs]
+            out = _terms_rule(eqn, ins, as_terms, bases, base_ids) if eqn.prim.name in POLYNOMIAL else None
+            if out is None:
+                out = eqn.prim.bind(*[value(x) for x in ins], **eqn.params)
+            env.update(zip(eqn.outputs, out if eqn.prim.multiple_results else [out], strict=True))
+        result = read(graph.outputs[0])
+        return [convert(value(result), dtype) if isinstance(result, Terms) else result]
+
+    out, captured = trace_graph(build, graph.in_avals, name="sparse values")
+    assert not captured
+    return simplify(out)
+
+
+def _terms_rule(eqn, ins, as_terms, bases, base_ids):
+    """The Terms of one equation's output, or None to compute it as it stands."""
+    name = eqn.prim.name
+    out = eqn.outputs[0].aval
+    if out.ndim != 1 or not dtypes.is_float(out.dtype):
+        return None
+    k = out.shape[0]
+    if name in ("add", "sub", "mul"):
+        if not any(isinstance(x, Terms) for x in ins):
+            return None
+        a, b = as_terms(ins[0], k), as_terms(ins[1], k)
+        if a is None or b is None:
+            return None
+        if name == "add":
+            return a.plus(b)
+        if name == "sub":
+            return a.plus(b.scaled(-1.0))
+        return a.times(b)
+    if name == "neg" and isinstance(ins[0], Terms):
+        return ins[0].scaled(-1.0)
+    if name == "convert" and isinstance(ins[0], Terms):
+        return ins[0]
+    if name == "reshape" and isinstance(ins[0], Terms) and eqn.inputs[0].aval.ndim == 1:
+        return ins[0]
+    if name == "broadcast_in_dim" and isinstance(ins[0], Terms) and eqn.inputs[0].aval.shape == (1,):
+        return ins[0].take(np.zeros(k, np.int64))
+    if name == "gather" and eqn.params["axes"] == (0,) and eqn.inputs[0].aval.ndim == 1 \
+            and not isinstance(ins[1], Tracer):
+        idx = np.clip(np.asarray(ins[1], np.int64).ravel(), 0, eqn.inputs[0].aval.size - 1)
+        if isinstance(ins[0], Terms):
+            return ins[0].take(idx)
+        if isinstance(ins[0], Tracer):
+            b = base_ids.setdefault(id(ins[0]), len(bases))
+            if b == len(bases):
+                bases.append(ins[0])
+            return Terms.leaf(b, idx)
+        return None
+    if name == "concatenate" and any(isinstance(x, Terms) for x in ins):
+        parts = [as_terms(x, a.aval.shape[0]) for x, a in zip(ins, eqn.inputs, strict=True)]
+        return None if any(p is None for p in parts) else Terms.join(parts)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
 # Planning: the analysis of one signature
 
 
@@ -385,7 +610,8 @@ class Plan:
         self.out_tree = out_tree
         self.run = run
         self.dtype = dtype
-        self.csr = None  # (indptr, indices) as scipy wants them, made on first use
+        self.templates = {}  # format -> a SciPy matrix of this pattern, checked once, whose values we replace
+        self.clock = None  # timings of the planning, until the first run adds its own
 
 
 def _values_dtype(avals):
@@ -399,7 +625,16 @@ def _check_float_outputs(fname, graph, out_tree):
                             f"{a.dtype}")
 
 
+def _structurally_symmetric(rows, cols, shape):
+    if shape[0] != shape[1]:
+        return False
+    n = shape[0]
+    return np.array_equal(np.sort(cols * n + rows), rows * n + cols)  # rows * n + cols is sorted (CSR)
+
+
 def _choose_mode(mode, rows, cols, shape):
+    """(mode, colours, {mode: number of colours}): forward mode colours columns, reverse mode rows; None
+    picks the one with fewer colours (forward on a tie: a jvp is cheaper than a vjp)."""
     if mode not in (None, "fwd", "rev"):
         raise ValueError(f"mode must be None (choose), 'fwd' or 'rev', got {mode!r}")
     alternatives, colorings = {}, {}
@@ -407,36 +642,60 @@ def _choose_mode(mode, rows, cols, shape):
         colorings["fwd"] = coloring.color_columns(rows, cols, shape)
         alternatives["fwd"] = coloring.num_colors(colorings["fwd"])
     if mode in (None, "rev"):
-        colorings["rev"] = coloring.color_rows(rows, cols, shape)
+        if "fwd" in colorings and _structurally_symmetric(rows, cols, shape):
+            colorings["rev"] = colorings["fwd"]  # the rows of a symmetric pattern are its columns
+        else:
+            colorings["rev"] = coloring.color_rows(rows, cols, shape)
         alternatives["rev"] = coloring.num_colors(colorings["rev"])
-    if mode is None:  # fewer colours wins; a forward pass is the cheaper one on a tie
+    if mode is None:
         mode = "fwd" if alternatives["fwd"] <= alternatives["rev"] else "rev"
     return mode, colorings[mode], alternatives
 
 
-def plan_jacobian(graph, diff, mode=None, name="jacobian"):
+class _Clock:
+    """Seconds spent in each stage, in order."""
+
+    def __init__(self):
+        self.times = {}
+        self.last = time.perf_counter()
+
+    def lap(self, stage):
+        now = time.perf_counter()
+        self.times[stage] = self.times.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def plan_jacobian(graph, diff, mode=None, name="jacobian", clock=None):
     """The SparsityInfo and the values Graph of the sparse Jacobian of graph w.r.t. the inputs in diff."""
+    clock = clock or _Clock()
     rows, cols = jacobian_sparsity(graph, diff)
     conservative = list(conservative_uses)
+    clock.lap("pattern")
     m = sum(a.size for a in graph.out_avals)
     n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
     mode, colors, alternatives = _choose_mode(mode, rows, cols, (m, n))
     info = SparsityInfo(name, rows, cols, (m, n), mode, colors, alternatives, conservative)
+    clock.lap("coloring")
     dtype = _values_dtype(graph.out_avals)
     if mode == "fwd":
         values = forward_graph(graph, diff, colors, colors[cols] * m + rows, dtype)
     else:
         values = reverse_graph(graph, diff, colors, colors[rows] * n + cols, dtype)
+    clock.lap("values graph")
+    info.timings = clock.times
     return info, values
 
 
-def plan_hessian(graph, diff, coloring_kind="star", name="hessian"):
+def plan_hessian(graph, diff, coloring_kind="star", name="hessian", clock=None):
     """The SparsityInfo and values Graph of the sparse Hessian of the scalar output of graph."""
     if coloring_kind not in ("star", "column"):
         raise ValueError(f"coloring must be 'star' or 'column', got {coloring_kind!r}")
+    clock = clock or _Clock()
     grad = gradient_graph(graph, diff)
+    clock.lap("gradient graph")
     rows, cols = jacobian_sparsity(grad, diff)
     conservative = list(conservative_uses)
+    clock.lap("pattern")
     n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
     # symmetric by definition: the union of the pattern with its transpose, in CSR order
     keys = np.unique(np.concatenate([rows * n + cols, cols * n + rows]))
@@ -449,7 +708,10 @@ def plan_hessian(graph, diff, coloring_kind="star", name="hessian"):
         src_row, src_color = rows, colors[cols]
     alternatives = {coloring_kind: coloring.num_colors(colors)}
     info = SparsityInfo(name, rows, cols, (n, n), coloring_kind, colors, alternatives, conservative)
+    clock.lap("coloring")
     values = forward_graph(grad, diff, colors, src_color * n + src_row, _values_dtype(grad.out_avals))
+    clock.lap("values graph")
+    info.timings = clock.times
     return info, values
 
 
@@ -471,18 +733,29 @@ def _runner(graph, compiled):
         warnings.warn(f"compiled=True: jaxlike.jit is not available ({err}); using the interpreter",
                       RuntimeWarning, stacklevel=3)
         return interpret
-    fast = jit(interpret)
+    return jit(interpret)  # inside another trace, jit traces through: the graph is inlined there
 
-    def run(*leaves):
-        if any(isinstance(x, Tracer) for x in leaves):
-            return interpret(*leaves)
-        return fast(*leaves)
-    return run
+
+def densify(values, info):
+    """Graph(inputs) -> the dense Jacobian: the values scattered into zeros, in the same graph."""
+    m, n = info.shape
+
+    def build(*xs):
+        (vals,) = eval_graph(values, *xs)
+        flat = indexing.scatter(full((m * n,), 0, values.out_avals[0].dtype),
+                                (info.rows * n + info.cols).reshape(-1, 1), vals, (0,))
+        return [reshape(flat, (m, n))]
+
+    out, captured = trace_graph(build, values.in_avals, name="dense jacobian")
+    assert not captured
+    return simplify(out)
 
 
 def _to_format(info, values, format, plan=None):  # noqa: A002
     if format == "triplets":
         return info.rows, info.cols, values
+    if format == "dense":
+        return values
     try:
         import scipy.sparse as sp
     except ImportError:
@@ -492,22 +765,48 @@ def _to_format(info, values, format, plan=None):  # noqa: A002
     if isinstance(values, Tracer):
         raise TypeError(f"format={format!r} builds a SciPy matrix, which cannot hold traced values; inside "
                         "jit, vmap or another transform use format='triplets'")
+    template = plan.templates.get(format) if plan is not None else None
+    if template is not None and template.data.dtype == values.dtype:
+        # a matrix SciPy has checked once, with new values: a constructor call costs 40 µs, this 1 µs
+        out = object.__new__(type(template))
+        out.__dict__.update(template.__dict__)
+        out.data = values
+        return out
     if format == "coo":
-        return sp.coo_matrix((values, (info.rows, info.cols)), shape=info.shape)
-    csr = plan.csr if plan is not None else None
-    if csr is None:
+        out = sp.coo_matrix((values, (info.rows, info.cols)), shape=info.shape)
+    else:
         index_dtype = np.int32 if max(info.shape + (info.nnz,)) < 2**31 - 1 else np.int64
         indptr = np.zeros(info.shape[0] + 1, index_dtype)
         np.cumsum(np.bincount(info.rows, minlength=info.shape[0]), out=indptr[1:])
-        csr = (indptr, info.cols.astype(index_dtype))
-        if plan is not None:
-            plan.csr = csr
-    return sp.csr_matrix((values, csr[1], csr[0]), shape=info.shape, copy=False)
+        out = sp.csr_matrix((values, info.cols.astype(index_dtype), indptr), shape=info.shape)
+    if plan is not None and "data" in out.__dict__:
+        plan.templates[format] = out
+        out = _to_format(info, values, format, plan)  # a matrix of its own, sharing only the indices
+    return out
 
 
 def _check_format(format):  # noqa: A002
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
+
+
+_SCALARS = {float: np.float64, int: np.int64, bool: np.bool_, np.float64: np.float64, np.float32: np.float32,
+            np.int64: np.int64, np.int32: np.int32, np.bool_: np.bool_}
+
+
+def _fast_key(args):
+    """A cheap signature for positional NumPy arrays (of supported dtypes) and Python scalars, else None."""
+    key = []
+    for a in args:
+        if type(a) is np.ndarray:
+            if a.dtype not in dtypes.SUPPORTED:
+                return None
+            key.append((a.shape, a.dtype))
+        elif type(a) in _SCALARS:
+            key.append(type(a))
+        else:
+            return None
+    return tuple(key)
 
 
 class _Transform:
@@ -522,7 +821,8 @@ class _Transform:
         self.format = format
         self.compiled = compiled
         self.options = options
-        self.cache = {}
+        self.cache = {}  # (pytree structure, avals) -> Plan
+        self.fast = {}  # the same Plans keyed on the types, shapes and dtypes of plain positional arrays
         functools.update_wrapper(self, f)
 
     def _plan(self, args, kwargs):
@@ -532,7 +832,11 @@ class _Transform:
         key = (treedef, tuple(avals)) if concrete else None
         plan = self.cache.get(key) if key is not None else None
         if plan is not None:
+            fast = _fast_key(args)
+            if fast is not None:
+                self.fast[fast] = plan
             return plan, leaves, []
+        clock = _Clock()
         fname = f"jaxlike.sparse.{self.kind}"
         _, nums = _normalize_argnums(self.argnums, len(args), fname)
         diff = _diff_mask(args, nums, fname)
@@ -540,16 +844,32 @@ class _Transform:
         graph = traced.graph
         diff = diff + [False] * len(traced.captured)
         _check_float_outputs(fname, graph, traced.out_tree)
-        info, values = self.analyse(graph, diff, fname)
+        clock.lap("trace")
+        info, values = self.analyse(graph, diff, fname, clock)
+        if self.format == "dense":
+            values = densify(values, info)
         plan = Plan(info, values, traced.out_tree, _runner(values, self.compiled),
                     _values_dtype(graph.out_avals))
         if key is not None and not traced.captured:
             self.cache[key] = plan
+            fast = _fast_key(args)
+            if fast is not None:
+                self.fast[fast] = plan
+        plan.clock = clock
         return plan, leaves, traced.captured
 
     def __call__(self, *args, **kwargs):
+        plan = self.fast.get(_fast_key(args)) if not kwargs else None
+        if plan is not None and plan.clock is None:  # plain arrays of a known signature: straight to the graph
+            values = plan.run(*[a if type(a) is np.ndarray else np.asarray(a, _SCALARS[type(a)]) for a in args])
+            return _to_format(plan.info, values, self.format, plan)
         plan, leaves, captured = self._plan(args, kwargs)
+        if plan.clock is None:
+            return _to_format(plan.info, plan.run(*leaves, *captured), self.format, plan)
+        plan.clock.last = time.perf_counter()  # the first run of a new plan: compiling happens here
         values = plan.run(*leaves, *captured)
+        plan.clock.lap("compile and first run" if self.compiled else "first run")
+        plan.clock = None
         return _to_format(plan.info, values, self.format, plan)
 
     def sparsity(self, *args, **kwargs):
@@ -567,19 +887,19 @@ class _Transform:
 class _Jacobian(_Transform):
     kind = "jacobian"
 
-    def analyse(self, graph, diff, fname):
-        return plan_jacobian(graph, diff, self.options["mode"], name="jacobian")
+    def analyse(self, graph, diff, fname, clock):
+        return plan_jacobian(graph, diff, self.options["mode"], name="jacobian", clock=clock)
 
 
 class _Hessian(_Transform):
     kind = "hessian"
 
-    def analyse(self, graph, diff, fname):
+    def analyse(self, graph, diff, fname, clock):
         if len(graph.outputs) != 1 or graph.out_avals[0].shape != ():
             raise TypeError(f"{fname} requires a function with one scalar output; "
                             f"{getattr(self.f, '__name__', 'it')} returned outputs of shapes "
                             f"{[a.shape for a in graph.out_avals]}")
-        return plan_hessian(graph, diff, self.options["coloring"], name="hessian")
+        return plan_hessian(graph, diff, self.options["coloring"], name="hessian", clock=clock)
 
 
 def jacobian(f, argnums=0, *, format="csr", mode=None, compiled=False):  # noqa: A002
@@ -589,8 +909,9 @@ def jacobian(f, argnums=0, *, format="csr", mode=None, compiled=False):  # noqa:
     elements of f's output leaves (each flattened row-major, one after the other), the columns those of the
     differentiated arguments' leaves (``argnums``: an int or a tuple), likewise.
 
-    format: 'csr' (a scipy.sparse.csr_matrix), 'coo' (coo_matrix) or 'triplets' ((rows, cols, values),
-    no SciPy needed; rows and cols are shared between calls, do not modify them).
+    format: 'csr' (a scipy.sparse.csr_matrix), 'coo' (coo_matrix), 'triplets' ((rows, cols, values),
+    no SciPy needed; rows and cols are shared between calls, do not modify them) or 'dense' (an array of
+    shape (outputs, inputs), computed at the cost of the sparse values plus writing the zeros).
     mode: None chooses forward mode (colour columns) or reverse mode (colour rows), whichever needs fewer
     colours; 'fwd' or 'rev' forces one.
     compiled: run the values graph compiled with jaxlike.jit instead of the interpreter.

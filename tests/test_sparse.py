@@ -222,8 +222,12 @@ def test_formats():
     dense = np.zeros_like(want)
     dense[rows, cols] = values
     np.testing.assert_allclose(dense, want)
+    for compiled in (False, True):
+        got = sparse.jacobian(f, format="dense", compiled=compiled)(X6)
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_allclose(got, want)
     with pytest.raises(ValueError, match="format"):
-        sparse.jacobian(f, format="dense")
+        sparse.jacobian(f, format="full")
 
 
 def test_plan_is_cached_per_signature():
