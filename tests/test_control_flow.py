@@ -240,19 +240,34 @@ def test_derived_graphs_verify_and_round_trip(p):
         graphs.append(jaxlike.make_ir(jaxlike.grad(p.lax_fn))(p.x))
     for graph in graphs:
         verify(graph)
+        binders = list(binders_of(graph))
+        assert len(binders) == len(set(binders)), "a Var is bound in two places (two bodies share it)"
         text = str(graph)
         assert str(parse_graph(text, consts_in_print_order(graph) or None)) == text
+
+
+def nested_graphs(eqn):
+    for key in sorted(eqn.params):
+        value = eqn.params[key]
+        yield from (sub for sub in (value if isinstance(value, tuple) else (value,)) if isinstance(sub, Graph))
+
+
+def binders_of(graph):
+    """Every Var graph and its nested graphs bind (consts, inputs, equation outputs)."""
+    yield from graph.consts
+    yield from graph.inputs
+    for eqn in graph.eqns:
+        yield from eqn.outputs
+        for sub in nested_graphs(eqn):
+            yield from binders_of(sub)
 
 
 def consts_in_print_order(graph):
     """The const values of graph and of its nested graphs, in the order their names first appear."""
     values = list(graph.consts.values())
     for eqn in graph.eqns:
-        for key in sorted(eqn.params):
-            value = eqn.params[key]
-            for sub in value if isinstance(value, tuple) else (value,):
-                if isinstance(sub, Graph):
-                    values += consts_in_print_order(sub)
+        for sub in nested_graphs(eqn):
+            values += consts_in_print_order(sub)
     return values
 
 
@@ -495,6 +510,28 @@ def test_error_messages(call, error, message):
         call()
 
 
+def test_bounded_while_with_a_counter_matches_the_python_loop():
+    def f(x, w):
+        i, v = lax.while_loop(lambda c: (c[0] < 7) & (c[1] < 50.0), lambda c: (c[0] + 1, c[1] * w + jnp.sin(x)),
+                              (0, x), max_steps=10)
+        return v * i
+
+    def py(x, w):
+        i, v = 0, x
+        while i < 7 and v < 50.0:
+            i, v = i + 1, v * w + jnp.sin(x)
+        return v * i
+    for x, w in [(1.0, 1.5), (2.0, 3.0)]:
+        np.testing.assert_allclose(jaxlike.grad(f, argnums=(0, 1))(x, w), jaxlike.grad(py, argnums=(0, 1))(x, w),
+                                   **TOL)
+    check_grads(f, (1.0, 1.5), order=2)
+
+
+def test_python_control_flow_inside_a_body_points_to_lax():
+    with pytest.raises(jaxlike.TracerBoolConversionError, match=r"while tracing scan body \(<lambda>\)"):
+        lax.scan(lambda c, x: (c + x if x > 0 else c, None), 0.0, np.ones(3))
+
+
 def test_python_control_flow_on_traced_values_points_to_lax():
     def f(x):
         return jnp.sin(x) if x > 0 else jnp.cos(x)
@@ -530,11 +567,11 @@ def test_jit_ir_size_does_not_grow_with_the_trip_count():
 
 # Gaps of the LLVM backend (codegen/control.py) at the time of writing, each failing with an
 # InternalCompilerError: the operands of a control-flow equation are read with k.buffer(), which has no
-# buffer for a literal operand (a scan's init 0.0) or for a value the planner fused as a view (the reshape of a
-# slice that a cond's branches close over).
+# buffer for a literal operand inside a nested region (the 0.0 init of an inner scan) or for a value the planner
+# fused as a view (the reshape of a slice that a cond's branches close over).
 JIT_GAPS = {
-    "switch-closure": "codegen: a cond operand that is a fused view has no buffer",
-    "nested-scan-cond-fori": "codegen: a literal operand of a nested scan has no buffer",
+    "switch-closure": "codegen: a cond operand that is a fused view (reshape of a slice) has no buffer",
+    "nested-scan-cond-fori": "codegen: a literal operand of a scan inside a loop body has no buffer",
 }
 
 

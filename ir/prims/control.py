@@ -21,6 +21,7 @@ from .. import dtypes
 from ..batching import batch_eval, batched_aval, move_batch_axis
 from ..builder import aval_of, broadcast_to, convert, elementwise, full, moveaxis, trace_graph
 from ..core import AVal, Eqn, Graph, Lit, Var
+from ..dce import dce
 from ..interpret import eval_graph
 from ..jvp import has_tangent, jvp_eval
 from ..partial_eval import partial_eval
@@ -129,9 +130,9 @@ def _check_avals(what, got, want):
 
 
 def _with_io(graph, inputs, outputs):
-    """graph with its inputs and outputs replaced (reordered or pruned); unused equations dropped."""
-    from ..dce import dce
-    return dce(Graph(graph.consts, inputs, graph.eqns, outputs))
+    """graph with its inputs and outputs replaced (reordered or pruned), simplified and with Vars of its own
+    (partial evaluation shares Vars with the graph it splits; two bodies that share none print clearly)."""
+    return simplify(dce(Graph(graph.consts, inputs, graph.eqns, outputs)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -176,8 +177,8 @@ def _filler(aval):
 
 
 def _cond_partial_eval(eqn, unknown):
-    """Known cond: the known outputs and every branch's residuals (zeros from the branches not taken);
-    unknown cond: the rest, on the same index."""
+    """Known cond: the known outputs and the residuals of every branch (fillers from the branches not
+    taken); unknown cond: the rest, on the same index, each branch reading its own residuals."""
     if unknown[0]:  # the branch taken is not known yet: everything waits
         return [], [eqn]
     branches, ops, ops_uk = eqn.params["branches"], eqn.inputs[1:], unknown[1:]
