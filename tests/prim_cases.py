@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jaxlike.ir import PRIMITIVES
-from jaxlike.ir.core import AVal
+from jaxlike.ir import PRIMITIVES, trace_graph
+from jaxlike.ir.core import AVal, Graph
 from jaxlike.ir.dtypes import short_name
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -117,7 +117,15 @@ def param_text(params):
         if isinstance(v, tuple):
             return "(" + ",".join(text(i) for i in v) + ("," if len(v) == 1 else "") + ")"
         return str(v)
-    return "".join(f"-{k}={text(v)}" for k, v in sorted(params.items()))
+    shown = {k: v for k, v in params.items() if not _is_rule(v)}
+    return "".join(f"-{k}={text(v)}" for k, v in sorted(shown.items()))
+
+
+def _is_rule(value):
+    """Graphs and rules in params (control flow bodies, custom rules): the case's tag names them instead."""
+    if isinstance(value, tuple):
+        return any(_is_rule(v) for v in value)
+    return isinstance(value, Graph) or callable(value)
 
 
 @dataclass
@@ -130,6 +138,7 @@ class Case:
     linear: tuple = ()  # groups of operand positions the primitive is jointly linear in
     derivative: str = "fd"  # "fd": central differences; "zero": the tangent must be a symbolic Zero
     known: dict = field(default_factory=dict)  # test name -> a known bug this case shows (strict xfail)
+    skip: dict = field(default_factory=dict)  # test name -> why that check does not apply (by design)
     seed: int = field(init=False)
 
     def __post_init__(self):
@@ -150,6 +159,11 @@ class Case:
     def out_avals(self):
         out = self.out_aval()
         return list(out) if self.prim.multiple_results else [out]
+
+    @property
+    def has_bodies(self):
+        """Params hold traced Graphs or rules (control flow, custom rules): fixed dtypes inside."""
+        return any(_is_rule(v) for v in self.params.values())
 
     def bind_flat(self, *xs):
         """The primitive bound on xs, its results as a list (one or several): what trace_graph takes."""
@@ -175,25 +189,26 @@ LINEAR = {
 CASES = []
 
 
-def case(name, args, params=None, ref=None, *, derivative=None, tag="", known=None):
+def case(name, args, params=None, ref=None, *, derivative=None, tag="", known=None, skip=None, linear=None):
     """Add a case for primitive `name`; the id is name-dtype-shapes[-params][-tag]."""
     prim = PRIMITIVES[name]
     params = dict(params or {})
     args = tuple(args)
-    # the dtype shown is the first operand's that is not a predicate (select shows its branches')
-    dtype = next((g.dtype for g in args if g.dtype != BOOL), args[0].dtype) if args else params["dtype"]
+    # the dtype shown: the first float operand's, else the first that is not a predicate's
+    dtype = (next((g.dtype for g in args if g.dtype.kind == "f"), None)
+             or next((g.dtype for g in args if g.dtype != BOOL), args[0].dtype) if args else params["dtype"])
     shapes = "x".join(shape_text(g.shape) for g in args) if args else shape_text(params["shape"])
     shown = {k: v for k, v in params.items() if k not in ("shape", "dtype") or args}
     id_ = f"{name}-{short_name(dtype)}-{shapes}{param_text(shown)}{'-' + tag if tag else ''}"
     floats = [i for i, g in enumerate(args) if g.dtype.kind == "f"]
-    c = Case(id_, prim, args, params, ref or REFS[name], known=dict(known or {}))
+    c = Case(id_, prim, args, params, ref or REFS[name], known=dict(known or {}), skip=dict(skip or {}))
     outs = c.out_avals()
     float_out = all(o.dtype.kind == "f" for o in outs)
     if derivative is None:
-        derivative = "fd" if float_out and floats and any(o.size for o in outs) else "zero"
+        derivative = "fd" if floats and any(o.dtype.kind == "f" and o.size for o in outs) else "zero"
     c.derivative = derivative
     if float_out:
-        groups = LINEAR.get(name, ())
+        groups = LINEAR.get(name, ()) if linear is None else linear
         groups = groups(len(args)) if callable(groups) else groups
         c.linear = tuple(g for g in groups if all(i in floats for i in g))
     CASES.append(c)
@@ -675,6 +690,159 @@ if "threefry2x32" in PRIMITIVES:  # the random family may be absent from a build
     case("random_bits", [words((3, 2))], {"shape": (5,)})
     case("random_bits", [words((2,))], {"shape": ()})
     case("random_bits", [words((2,))], {"shape": (0, 2)})
+
+
+# --------------------------------------------------------------------------------------------------
+# control flow and custom rules: the bodies are small traced Graphs, the references plain NumPy loops
+
+# primitives whose transpose rule is exercised through another primitive's vjp, not on its own
+TRANSPOSED_ELSEWHERE = {
+    "while": "its transpose rule only raises: reverse mode splits a bounded while into a scan (max_steps)",
+    "custom_lin": "its forward impl raises by design, so it is transposed in the vjp of custom_vjp_call",
+}
+
+
+def graph_of(fun, *avals):
+    graph, captured = trace_graph(lambda *xs: list(fun(*xs)), list(avals))
+    assert not captured
+    return graph
+
+
+def _cond_ref(*fns):
+    def ref(index, *operands, branches):
+        return fns[int(np.clip(index, 0, len(fns) - 1))](*operands)
+    return ref
+
+
+def _while_ref(index_steps, max_steps):
+    def ref(n, a, i, x, **params):
+        steps = 0
+        while i < n and (max_steps is None or steps < max_steps):
+            i, x = index_steps(a, i, x)
+            steps += 1
+        return [np.asarray(i), x]
+    return ref
+
+
+def _scan_ref(step):
+    def ref(a, c, xs, *, length, reverse, **params):
+        ys = [None] * length
+        for k in (reversed(range(length)) if reverse else range(length)):
+            c, ys[k] = step(a, c, xs[k])
+        return [c, np.stack(ys) if length else np.zeros((0,) + c.shape, c.dtype)]
+    return ref
+
+
+def _eqn_params(fun, avals, name):
+    """The params of the `name` equation that fun traces to; its operands must be fun's inputs."""
+    graph = graph_of(fun, *avals)
+    eqn = next(e for e in graph.eqns if e.prim.name == name)
+    assert eqn.inputs == graph.inputs, f"{name}: the operands are not the function's inputs"
+    return eqn.params
+
+
+_BY_DESIGN = "custom_lin's forward impl raises by design (forward mode of a custom_vjp function)"
+
+if "cond" in PRIMITIVES:  # the control family
+    from jaxlike.ir.prims.binary import lt
+    from jaxlike.ir.prims.unary import sin
+
+    for _dt in FLOATS:
+        _v = AVal((3,), _dt)
+        _branches = (graph_of(lambda x, y: [sin(x) * y, x], _v, _v), graph_of(lambda x, y: [x + y * y, y], _v, _v))
+        case("cond", [integers((), I32, -1, 3), uniform((3,), _dt), uniform((3,), _dt)], {"branches": _branches},
+             ref=_cond_ref(lambda x, y: [np.sin(x) * y, x], lambda x, y: [x + y * y, y]), tag="sin-or-poly")
+        _branches = (graph_of(lambda x, y: [2 * x - y], _v, _v), graph_of(lambda x, y: [x + 3 * y], _v, _v))
+        case("cond", [integers((), I32, -1, 3), uniform((3,), _dt), uniform((3,), _dt)], {"branches": _branches},
+             ref=_cond_ref(lambda x, y: [2 * x - y], lambda x, y: [x + 3 * y]), linear=((1, 2),), tag="linear")
+
+        # while i < n: i, x = i + 1, x * a + sin(x)
+        _s, _i = AVal((), I32), AVal((), I32)
+        _while = {"cond_graph": graph_of(lambda n, i, x: [lt(i, n)], _s, _i, _v),
+                  "body_graph": graph_of(lambda a, i, x: [i + 1, x * a + sin(x)], _v, _i, _v),
+                  "cond_nconsts": 1, "body_nconsts": 1}
+        _steps = lambda a, i, x: (i + 1, x * a + np.sin(x))  # noqa: E731
+        _while_args = [integers((), I32, 0, 5), uniform((3,), _dt, 0.3, 0.9), integers((), I32, 0, 2),
+                       uniform((3,), _dt, -1, 1)]
+        case("while", _while_args, dict(_while, max_steps=None), ref=_while_ref(_steps, None), tag="sin",
+             skip={t: "reverse mode of a while loop without max_steps raises by design"
+                   for t in ("vjp", "second_order")})
+        case("while", _while_args, dict(_while, max_steps=8), ref=_while_ref(_steps, 8), tag="sin")
+        case("while", _while_args, dict(_while, max_steps=2), ref=_while_ref(_steps, 2), tag="sin-truncated")
+
+        # scan: c, y = c * a + sin(x), c * x over the rows x of xs (and a linear body)
+        _scan = {"body": graph_of(lambda a, c, x: [c * a + sin(x), c * x], _v, _v, _v),
+                 "num_consts": 1, "num_carry": 1}
+        for _length, _reverse in [(4, False), (4, True), (0, False)]:
+            case("scan", [uniform((3,), _dt, 0.3, 0.9), uniform((3,), _dt), uniform((_length, 3), _dt)],
+                 dict(_scan, length=_length, reverse=_reverse),
+                 ref=_scan_ref(lambda a, c, x: (c * a + np.sin(x), c * x)), tag="sin")
+        _scan = {"body": graph_of(lambda a, c, x: [c * a + x, 2 * c - x], _v, _v, _v), "num_consts": 1,
+                 "num_carry": 1}
+        case("scan", [uniform((3,), _dt, 0.3, 0.9), uniform((3,), _dt), uniform((4, 3), _dt)],
+             dict(_scan, length=4, reverse=False), ref=_scan_ref(lambda a, c, x: (c * a + x, 2 * c - x)),
+             linear=((1, 2),), tag="linear")
+
+if "custom_jvp_call" in PRIMITIVES:  # the custom-rule family
+    import jaxlike
+    from jaxlike.ir.jvp import jvp_graph
+    from jaxlike.ir.prims.unary import cos, exp, sin
+
+    @jaxlike.custom_jvp
+    def _sin_times(x, y):
+        return sin(x) * y
+
+    @_sin_times.defjvp
+    def _sin_times_jvp(primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        return sin(x) * y, cos(x) * y * tx + sin(x) * ty
+
+    @jaxlike.custom_jvp
+    def _triple(x):
+        return 3 * x
+
+    _triple.defjvp(lambda primals, tangents: (3 * primals[0], 3 * tangents[0]))
+
+    @jaxlike.custom_vjp
+    def _x_exp(x):
+        return x * exp(x)
+
+    def _x_exp_fwd(x):
+        e = exp(x)
+        return x * e, (x, e)
+
+    def _x_exp_bwd(res, ct):
+        x, e = res
+        return (ct * e * (1 + x),)
+
+    _x_exp.defvjp(_x_exp_fwd, _x_exp_bwd)
+
+    @jaxlike.custom_vjp
+    def _double(x):
+        return 2 * x
+
+    _double.defvjp(lambda x: (2 * x, ()), lambda res, ct: (2 * ct,))
+
+    for _dt in FLOATS:
+        _v = AVal((3,), _dt)
+        _no_forward = "forward mode of a custom_vjp function raises by design"
+        case("custom_jvp_call", [uniform((3,), _dt), uniform((3,), _dt)],
+             _eqn_params(lambda x, y: [_sin_times(x, y)], [_v, _v], "custom_jvp_call"),
+             ref=lambda x, y, **params: [np.sin(x) * y], linear=(), tag="sin_times")
+        case("custom_jvp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_triple(x)], [_v], "custom_jvp_call"),
+             ref=lambda x, **params: [3 * x], linear=((0,),), tag="triple")
+        case("custom_vjp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_x_exp(x)], [_v], "custom_vjp_call"),
+             ref=lambda x, **params: [x * np.exp(x)], linear=(), tag="x_exp",
+             skip={"jvp": _no_forward, "second_order": _no_forward})
+        case("custom_vjp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_double(x)], [_v], "custom_vjp_call"),
+             ref=lambda x, **params: [2 * x], linear=((0,),), tag="double",
+             skip={"jvp": _no_forward, "second_order": _no_forward})
+        # custom_lin(residuals x and exp(x), tangent): what the jvp of _x_exp leaves for transpose
+        _jvp = jvp_graph(graph_of(lambda x: [_x_exp(x)], _v), [True])
+        _lin = next(e for e in _jvp.eqns if e.prim.name == "custom_lin")
+        case("custom_lin", [uniform((3,), _dt)] * 3, _lin.params, ref=lambda *xs, **params: None,
+             linear=(), tag="x_exp", skip={t: _BY_DESIGN for t in ("impl", "traced", "jvp", "batch", "vjp",
+                                                                  "second_order", "graphs")})
 
 
 # --------------------------------------------------------------------------------------------------
