@@ -96,25 +96,6 @@ def for_range(b, count, name="i"):
 
 
 @contextmanager
-def for_range_dynamic(b, count, name="i"):
-    """``for i in range(count)`` with a run-time i64 ``count`` (top-tested)."""
-    pre = b.block
-    header = b.append_basic_block(f"{name}.head")
-    body = b.append_basic_block(f"{name}.body")
-    after = b.append_basic_block(f"{name}.end")
-    b.branch(header)
-    b.position_at_end(header)
-    iv = b.phi(i64, name=name)
-    iv.add_incoming(index(0), pre)
-    b.cbranch(b.icmp_signed("<", iv, count), body, after)
-    b.position_at_end(body)
-    yield iv
-    iv.add_incoming(b.add(iv, index(1), flags=("nuw", "nsw")), b.block)
-    b.branch(header)
-    b.position_at_end(after)
-
-
-@contextmanager
 def loop_nest(b, shape, name="i"):
     """Nested static loops over ``shape`` (outermost first); yields the list of induction variables."""
     stack = []
@@ -128,12 +109,6 @@ def loop_nest(b, shape, name="i"):
     finally:
         while stack:
             stack.pop().__exit__(None, None, None)
-
-
-@contextmanager
-def if_then(b, pred):
-    with b.if_then(pred):
-        yield
 
 
 def linear_index(b, ivs, shape):
@@ -170,12 +145,6 @@ def clamp(b, iv, lo, hi):
     """min(max(iv, lo), hi) on signed i64."""
     iv = b.select(b.icmp_signed("<", iv, lo), lo, iv)
     return b.select(b.icmp_signed(">", iv, hi), hi, iv)
-
-
-def call_intrinsic(b, name, types, args):
-    """Call llvm.<name> overloaded on ``types``."""
-    fn = b.module.declare_intrinsic(name, types)
-    return b.call(fn, args)
 
 
 def declare(module, name, ret, args, var_arg=False):

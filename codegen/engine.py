@@ -126,7 +126,7 @@ def dump_failure(stage, llvm_ir, graph_text, error):
 
 
 def compile_ir(llvm_ir, graph_text=""):
-    """Parse, verify, run the O3 pipeline and JIT ``llvm_ir``; any LLVM failure is an InternalCompilerError."""
+    """Parse, verify, run the O3 pipeline and JIT ``llvm_ir``; an LLVM failure is an InternalCompilerError."""
     with COMPILE_LOCK:
         stage = "parsing"
         try:

@@ -174,7 +174,8 @@ def test_compiled_rejects_other_signatures_with_clear_errors():
     with pytest.raises(TypeError, match="structure"):
         compiled((np.ones(3),), np.ones(3))
     # what converts safely is converted
-    np.testing.assert_array_equal(compiled(np.array([1, 2, 3], np.int32), np.ones(3, np.float32)), [2.0, 3.0, 4.0])
+    ints, singles = np.array([1, 2, 3], np.int32), np.ones(3, np.float32)
+    np.testing.assert_array_equal(compiled(ints, singles), [2.0, 3.0, 4.0])
     np.testing.assert_array_equal(compiled(np.ones(6)[::2], np.ones(3)), [2.0, 2.0, 2.0])
 
 
