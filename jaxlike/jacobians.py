@@ -20,18 +20,17 @@ import numpy as np
 from .api import _aux_values, _diff_mask, _normalize_argnums, _select_args, linearize_graphs, run, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_eval, move_batch_axis
-from .ir.builder import convert, current_trace, elementwise, emit, full, reshape, trace_graph
+from .ir.builder import convert, elementwise, full, reshape, trace_graph
 from .ir.core import AVal, Graph
 from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
-from .ir.prims.misc import iota, iota_p
 from .ir.prims.control import scan
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
 from .ir.transpose import transpose_graph
 from .random import batch_frame
-from .vmap import check_chunk_size, check_randomness
+from .vmap import check_chunk_size, check_randomness, iota as _iota
 
 
 def basis(aval, start=0, rows=None):
@@ -47,14 +46,6 @@ def basis(aval, start=0, rows=None):
     if not (isinstance(start, (int, np.integer)) and start == 0):
         r = r + convert(start, index)
     return reshape(convert(elementwise("eq", r, c), aval.dtype), (rows,) + aval.shape)
-
-
-def _iota(dtype, shape, dimension):
-    """iota in the open trace (bind would evaluate an operand-less primitive at once, as a constant)."""
-    trace = current_trace()
-    if trace is None:
-        return iota(dtype, shape, dimension)
-    return emit(trace, iota_p, [], dict(dtype=dtype, shape=shape, dimension=dimension))
 
 
 def _float_outputs(fname, g, out_tree):

@@ -25,10 +25,11 @@ from . import tree
 from .api import _fun_name, flatten_args, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_graph
-from .ir.builder import aval_of, moveaxis, reshape
+from .ir.builder import aval_of, current_trace, emit, moveaxis, reshape
 from .ir.core import Graph
 from .ir.interpret import eval_graph
 from .ir.prims.control import scan
+from .ir.prims.misc import iota_p
 from .ir.prims.shape import concatenate, slice_
 from .ir.simplify import simplify
 from .random import batch_frame
@@ -145,6 +146,16 @@ def flat_out_dims(func, out_dims, out_tree, out_avals):
     return result
 
 
+def iota(dtype, shape, dimension):
+    """0, 1, 2, ... along one axis, recorded in the open trace if there is one (binding an operand-less
+    primitive computes it at once, which would make a large index or basis a constant of the graph)."""
+    trace = current_trace()
+    params = dict(dtype=dtypes.canonical(dtype), shape=tuple(shape), dimension=dimension)
+    if trace is None:
+        return iota_p.bind(**params)
+    return emit(trace, iota_p, [], params)
+
+
 def _example_aval(aval, d):
     if d is None:
         return aval
@@ -188,7 +199,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, in
         batched_args, batched_dims = list(leaves), list(flat_dims)
         if frame.index is not None:  # 'different' randomness: each element's index, an extra input
             assert frame.position == len(leaves)
-            batched_args.append(np.arange(size, dtype=dtypes.uint32))
+            batched_args.append(iota(dtypes.uint32, (size,), 0))
             batched_dims.append(0)
         outs = run_batched(func, g, batched_args, batched_dims, traced.captured, size, outs_dims, chunk_size)
         return traced.out_tree.unflatten(outs)
