@@ -280,6 +280,20 @@ def test_threefry_reference_reproduces_the_known_answers():
     assert threefry2x32_scalar(0x13198A2E, 0x03707344, 0x243F6A88, 0x85A308D3) == (0xC4923A9C, 0x483DF7A0)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.prim.name == "custom_lin"], ids=str)
+def test_custom_lin_has_no_forward_evaluation(case):
+    """custom_lin stands for a custom_vjp rule's linear map, known only by its transpose: evaluating it
+    forward is the forward-mode error (its transpose is checked by the vjp of custom_vjp_call)."""
+    with pytest.raises(TypeError, match="forward-mode"):
+        case.prim.bind(*case.make_args(), **case.params)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.prim.name == "while" and "vjp" in c.skip], ids=str)
+def test_unbounded_while_refuses_reverse_mode(case):
+    with pytest.raises(ValueError, match="max_steps"):
+        jaxlike.vjp(function_of(case), *case.make_args())
+
+
 def test_scatter_last_update_wins():
     out = PRIMITIVES["scatter"].bind(np.zeros(4), np.array([[1], [2], [1], [1]]),
                                      np.array([1.0, 2.0, 3.0, 4.0]), axes=(0,))
