@@ -327,3 +327,22 @@ def test_jacobian_errors():
         jacobian(lambda x: {"y": x}, x)
     with pytest.raises(TypeError, match="input 0 has dtype int64; only float inputs"):
         jacobian(lambda x: x * 2.0, np.arange(2))
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/jacobians.md: every python block runs
+
+DOCS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "jacobians.md"
+
+
+def _doc_blocks():
+    return re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S) if DOCS.exists() else []
+
+
+def test_docs_exist():
+    assert len(_doc_blocks()) >= 10
+
+
+@pytest.mark.parametrize("index", range(len(_doc_blocks())))
+def test_docs_jacobians_blocks_run(index):
+    exec(compile(_doc_blocks()[index], f"docs/jacobians.md block {index}", "exec"), {"__name__": "__docs__"})
