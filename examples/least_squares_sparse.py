@@ -1,17 +1,17 @@
 """The Bratu problem −∇²u = λ eᵘ on the unit square (u = 0 on the boundary), solved by
 ``scipy.optimize.least_squares`` with a sparse Jacobian from jaxlike and the LSMR trust-region solver.
 
-    python examples/least_squares_sparse.py          a 40 x 40 interior grid (1600 unknowns), λ = 1
-    python examples/least_squares_sparse.py 64 6.0   a 64 x 64 grid, λ = 6 (close to the fold at 6.81)
+    python examples/least_squares_sparse.py                   a 40 x 40 interior grid (1600 unknowns), λ = 1
+    python examples/least_squares_sparse.py --n 64 --lam 6    a 64 x 64 grid, λ = 6 (the fold is at 6.81)
 
 The residual is the five-point discretisation, written with a frame of zeros (the boundary) and slicing. Its
-Jacobian has five non-zeros per row; jaxlike finds them on the graph, needs 5 colours for any grid size
-and evaluates them with 5 jvps, where finite differences without a pattern would need one residual
-evaluation per unknown. least_squares(tr_solver='lsmr') only multiplies by the Jacobian and its transpose,
+Jacobian has five non-zeros per row; jaxlike finds them on the graph, colours the columns with 5 colours
+(the optimum, (i + 2j) mod 5) and evaluates them with 5 jvps, where finite differences without a pattern
+would need one residual evaluation per unknown. least_squares(tr_solver='lsmr') only multiplies by the Jacobian and its transpose,
 so the sparse matrix is used as it is.
 """
 
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -72,5 +72,8 @@ def _centre(u):
 
 
 if __name__ == "__main__":
-    main(*(int(sys.argv[1]),) if len(sys.argv) > 1 else (),
-         *((float(sys.argv[2]),) if len(sys.argv) > 2 else ()))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="interior grid size (default 40)")
+    parser.add_argument("--lam", type=float, default=1.0, help="λ (default 1)")
+    args = parser.parse_args()
+    main(args.n, args.lam)

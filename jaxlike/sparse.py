@@ -981,8 +981,9 @@ def _spy_svg(info, path, title):
     m, n = info.shape
     keys, (crow, ccol), (cm, cn) = _picture(info)
     scale = max(1.0, min(6.0, 480.0 / max(m, n, 1)))
+    cx = max(scale, 120.0 / max(cn, 1)) if cn < cm else scale  # a narrow compressed matrix drawn wider
     gap, top, left = 40.0, 46.0, 10.0
-    width = left + n * scale + gap + cn * scale + left
+    width = left + n * scale + gap + max(cn * cx, 120.0) + left
     height = top + max(m, cm) * scale + 30.0
     x2 = left + n * scale + gap
     title = title or (f"{info.kind} {m}x{n}: {info.nnz} non-zeros, {info.n_colors} colours "
@@ -995,15 +996,15 @@ def _spy_svg(info, path, title):
            f'<text x="{x2:.1f}" y="36" font-size="11">compressed: {cm}x{cn}</text>',
            f'<rect x="{left}" y="{top}" width="{n * scale:.1f}" height="{m * scale:.1f}" fill="none" '
            f'stroke="#999" stroke-width="0.5"/>',
-           f'<rect x="{x2:.1f}" y="{top}" width="{cn * scale:.1f}" height="{cm * scale:.1f}" '
+           f'<rect x="{x2:.1f}" y="{top}" width="{cn * cx:.1f}" height="{cm * scale:.1f}" '
            f'fill="none" stroke="#999" stroke-width="0.5"/>']
-    s = f"{scale:.3g}"
+    s, w = f"{scale:.3g}", f"{cx:.3g}"
     for k in np.unique(keys):
         sel = keys == k
         colour = PALETTE[int(k) % len(PALETTE)]
         cells = [f"M{left + c * scale:.4g} {top + r * scale:.4g}h{s}v{s}h-{s}z"
                  for r, c in zip(info.rows[sel], info.cols[sel], strict=True)]
-        cells += [f"M{x2 + c * scale:.4g} {top + r * scale:.4g}h{s}v{s}h-{s}z"
+        cells += [f"M{x2 + c * cx:.4g} {top + r * scale:.4g}h{w}v{s}h-{w}z"
                   for r, c in zip(crow[sel], ccol[sel], strict=True)]
         out.append(f'<path fill="{colour}" d="{"".join(cells)}"/>')
     out.append("</svg>")
