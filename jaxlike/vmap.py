@@ -5,7 +5,8 @@
 
 - ``in_dims`` is an int, None, or a tuple with one entry per positional argument; each entry is a prefix of
   that argument's structure (an int or None applies to the whole subtree; dicts, lists and tuples nest).
-  Negative axes count from the end. Keyword arguments are passed through unbatched.
+  Negative axes count from the end. Keyword arguments are passed through unbatched, and so are arguments
+  that are not arrays (strings, functions, ...), which must have in_dim None.
 - ``out_dims`` is a prefix of the output structure in the same way; None is allowed for an output that
   does not depend on the batch.
 - The function is traced once on an example's shapes, without values: Python control flow on a batched
@@ -25,7 +26,7 @@ from . import tree
 from .api import _fun_name, flatten_args, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_graph
-from .ir.builder import aval_of, current_trace, emit, moveaxis, reshape
+from .ir.builder import Tracer, aval_of, current_trace, emit, moveaxis, reshape
 from .ir.core import Graph
 from .ir.interpret import eval_graph
 from .ir.prims.control import scan
@@ -156,6 +157,21 @@ def iota(dtype, shape, dimension):
     return emit(trace, iota_p, [], params)
 
 
+def _is_array(x):
+    return isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float))
+
+
+def _static_leaves(func, in_dims, leaves, dims, paths):
+    """Which leaves are not arrays: passed through untouched when their in_dim is None, as in torch."""
+    static = [not _is_array(x) for x in leaves]
+    for x, d, s, path in zip(leaves, dims, static, paths):
+        if s and d is not None:
+            raise ValueError(f"{_where(func, in_dims)}: Got in_dim={d!r} for input {path}, but that input is "
+                             f"of type {type(x).__name__}. We cannot vmap over non-array arguments, please "
+                             "use None as the respective in_dim.")
+    return static
+
+
 def _example_aval(aval, d):
     if d is None:
         return aval
@@ -187,13 +203,24 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, in
             raise ValueError(f"vmap({_fun_name(func)})(<inputs>): got no inputs. Maybe you forgot to add "
                              "inputs, or you are trying to vmap over a function with no inputs. The latter "
                              "is unsupported (keyword arguments are not batched).")
-        leaves, avals, _ = flatten_args(args)
+        all_leaves, treedef = tree.flatten(tuple(args))
         paths = [p for p, _ in tree.flatten_with_paths(tuple(args), "args")]
-        flat_dims = flat_in_dims(func, in_dims, args)
-        size, flat_dims = batch_size_of(func, in_dims, avals, flat_dims, paths)
+        all_dims = flat_in_dims(func, in_dims, args)
+        static = _static_leaves(func, in_dims, all_leaves, all_dims, paths)
+        leaves, avals, _ = flatten_args([x for x, s in zip(all_leaves, static) if not s])
+        flat_dims = [d for d, s in zip(all_dims, static) if not s]
+        size, flat_dims = batch_size_of(func, in_dims, avals, flat_dims,
+                                        [p for p, s in zip(paths, static) if not s])
         example = [_example_aval(a, d) for a, d in zip(avals, flat_dims)]
+
+        @functools.wraps(func)
+        def body(*arrays):  # the arguments rebuilt: non-array leaves (in_dim None) are passed as they are
+            it = iter(arrays)
+            return func(*treedef.unflatten([x if s else next(it) for x, s in zip(all_leaves, static)]),
+                        **kwargs)
+
         with batch_frame(randomness) as frame:
-            traced = trace_fn(frame.enter(func), args, kwargs, name="vmap", abstract=True, in_avals=example)
+            traced = trace_fn(frame.enter(body), leaves, name="vmap", abstract=True, in_avals=example)
         g = traced.graph
         outs_dims = flat_out_dims(func, out_dims, traced.out_tree, g.out_avals)
         batched_args, batched_dims = list(leaves), list(flat_dims)

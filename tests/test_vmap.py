@@ -86,6 +86,19 @@ def test_unbatched_arguments_stay_unbatched(randn):
     assert not any(e.prim.name == "broadcast_in_dim" and e.outputs[0].aval.shape == (6, 3, 3) for e in g.eqns)
 
 
+def test_non_array_arguments_pass_through_with_in_dim_none(randn):
+    x = randn(2, 3)
+
+    def f(v, mode, fn):
+        return fn(v) if mode == "apply" else v
+
+    np.testing.assert_allclose(vmap(f, in_dims=(0, None, None))(x, "apply", jnp.sin), np.sin(x))
+    with pytest.raises(ValueError, match=re.escape("Got in_dim=0 for input args[1], but that input is of type "
+                                                   "str. We cannot vmap over non-array arguments, please use "
+                                                   "None as the respective in_dim.")):
+        vmap(f)(x, "apply", jnp.sin)
+
+
 # --------------------------------------------------------------------------------------------------
 # out_dims
 
