@@ -96,9 +96,11 @@ def trace_fn(f, args, kwargs=None, *, name, abstract=False, has_aux=False, in_av
         out = f(*in_tree.unflatten(flat), **kwargs)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError(f"{_fun_name(f)} was given has_aux=True, so it must return a pair "
-                                f"(output, aux); it returned {type(out).__name__}"
-                                + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+                raise TypeError("expected function with aux output to return a two-element tuple, but got "
+                                f"{type(out).__name__}"
+                                + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+                                + f": {_fun_name(f)} was given has_aux=True, so it must return a pair "
+                                "(output, aux)")
             out, aux = out
             box["aux"] = aux
         out_pairs = tree.flatten_with_paths(out)
@@ -139,6 +141,10 @@ def _aux_values(aux):
 # Which inputs are differentiated
 
 
+class ArgnumsError(TypeError, ValueError):
+    """argnums names an argument the call does not have (a TypeError, as in JAX)."""
+
+
 def _normalize_argnums(argnums, nargs, fname):
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
@@ -149,8 +155,11 @@ def _normalize_argnums(argnums, nargs, fname):
         if not isinstance(a, (int, np.integer)):
             raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
         if not -nargs <= a < nargs:
-            raise ValueError(f"{fname}: argnums {argnums!r} is out of range for a function called with "
-                             f"{nargs} positional argument{'s' if nargs != 1 else ''}")
+            need = max(a + 1, -a)
+            raise ArgnumsError(f"{fname}: argnums {argnums!r} is out of range: differentiating with respect "
+                               f"to argnums={argnums!r} requires at least {need} positional arguments to be "
+                               f"passed by the caller, but got only {nargs} positional argument"
+                               f"{'s' if nargs != 1 else ''}.")
         out.append(int(a) % nargs)
     return single, tuple(out)
 
@@ -163,9 +172,9 @@ def _diff_mask(args, argnums, fname, require_float=True):
             diff = i in argnums
             if diff and require_float and not dtypes.is_float(_leaf_aval(path, leaf).dtype):
                 raise TypeError(
-                    f"{fname} requires real-valued (float) inputs for the arguments it differentiates, "
-                    f"but {path} has dtype {_leaf_aval(path, leaf).dtype}. Convert it with "
-                    ".astype(float), or leave it out of argnums.")
+                    f"{fname} requires real-valued (float) inputs (input dtype that is a sub-dtype of "
+                    f"np.inexact), but got {_leaf_aval(path, leaf).dtype} for {path}, which it "
+                    "differentiates. Convert it with .astype(float), or leave it out of argnums.")
             mask.append(diff)
     return mask
 
@@ -211,16 +220,21 @@ def _check_tangents(primals, tangents):
     p_leaves, p_avals, p_tree = flatten_args(primals, "primals")
     t_leaves, t_avals, t_tree = flatten_args(tangents, "tangents")
     if p_tree != t_tree:
-        raise TypeError(f"jvp: primal and tangent arguments must have the same tree structure; got "
-                        f"primals {p_tree} and tangents {t_tree}")
+        raise TypeError(f"primal and tangent arguments to jvp must have the same tree structure; primals "
+                        f"have tree structure {p_tree} whereas tangents have tree structure {t_tree}")
     paths = [p for p, _ in tree.flatten_with_paths(tuple(primals), "primals")]
-    for path, pa, ta in zip(paths, p_avals, t_avals):
+    raw = tree.leaves(tuple(tangents))
+    for i, (path, pa, ta) in enumerate(zip(paths, p_avals, t_avals)):
+        if dtypes.weak_kind(raw[i]) is not None and pa.shape == ():
+            t_leaves[i] = np.asarray(raw[i], pa.dtype)  # a Python scalar takes the primal's dtype
+            continue
         if pa.shape != ta.shape:
-            raise ValueError(f"jvp: primal {path} has shape {pa.shape} but its tangent has shape "
-                             f"{ta.shape}; a tangent must have the shape of its primal")
+            raise ValueError(f"jvp called with different primal and tangent shapes; got primal shape "
+                             f"{pa.shape} and tangent shape {ta.shape} at {path}")
         if dtypes.is_float(pa.dtype) and ta.dtype != pa.dtype:
-            raise TypeError(f"jvp: primal {path} has dtype {pa.dtype} but its tangent has dtype "
-                            f"{ta.dtype}; use a tangent of dtype {pa.dtype}")
+            raise TypeError(f"primal and tangent arguments to jvp do not match; dtypes must be equal. Got "
+                            f"primal dtype {pa.dtype} and tangent dtype {ta.dtype} at {path}; use a tangent "
+                            f"of dtype {pa.dtype}")
     return t_leaves
 
 
@@ -280,12 +294,22 @@ def vjp(f, *primals, has_aux=False):
     def f_vjp(cotangent):
         ct_leaves, ct_avals, ct_tree = flatten_args((cotangent,), "cotangent")
         if ct_tree != tree.structure((traced.out_tree.unflatten([0] * n_out),)):
-            raise TypeError(f"vjp: the cotangent must have the structure of the output, "
-                            f"{traced.out_tree}; got {ct_tree.children[0] if ct_tree.children else ct_tree}")
+            got_tree = ct_tree.children[0] if ct_tree.children else ct_tree
+            raise TypeError(f"Tree structure of cotangent input {got_tree}, does not match structure of "
+                            f"primal output {traced.out_tree}.")
+        raw = tree.leaves(cotangent)
         for i, (want, got) in enumerate(zip(out_avals, ct_avals)):
-            if want.shape != got.shape or (dtypes.is_float(want.dtype) and want.dtype != got.dtype):
-                raise ValueError(f"vjp: cotangent leaf {i} has shape {got.shape} and dtype {got.dtype}, "
-                                 f"but the output there has shape {want.shape} and dtype {want.dtype}")
+            if dtypes.weak_kind(raw[i]) is not None and want.shape == ():
+                ct_leaves[i] = np.asarray(raw[i], want.dtype)  # a Python scalar takes the output's dtype
+                continue
+            if dtypes.is_float(want.dtype) and want.dtype != got.dtype:
+                raise TypeError(f"Type of cotangent input to vjp pullback function ({got.dtype}) is not the "
+                                f"expected tangent type ({want.dtype}) of corresponding primal output with "
+                                f"dtype {want.dtype} (output leaf {i})")
+            if want.shape != got.shape:
+                raise ValueError(f"Shape of cotangent input to vjp pullback function {got.shape} must be the "
+                                 f"same as the shape of corresponding primal output {want.shape} (output "
+                                 f"leaf {i})")
         cts = eval_graph(transposed, *residuals, *ct_leaves)
         it = iter(cts)
         full = [next(it) if d else np.zeros(a.shape, a.dtype) for a, d in zip(g.in_avals[:n_leaves], diff)]
@@ -298,11 +322,12 @@ def vjp(f, *primals, has_aux=False):
 
 def _scalar_output_check(fname, aval):
     if aval.shape != ():
-        raise TypeError(f"{fname} requires a scalar output, but the function returned an array of shape "
-                        f"{aval.shape}. Use jacrev (or jacfwd) for the Jacobian of a non-scalar output, or "
-                        "reduce it first, e.g. grad(lambda x: f(x).sum()).")
+        raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {aval.shape}. "
+                        f"Use jacrev (or jacfwd) for the Jacobian of a non-scalar output, or reduce it first, "
+                        f"e.g. {fname}(lambda x: f(x).sum()).")
     if not dtypes.is_float(aval.dtype):
-        raise TypeError(f"{fname} requires a real-valued (float) scalar output, got dtype {aval.dtype}")
+        raise TypeError(f"{fname} requires real-valued outputs (output dtype that is a sub-dtype of "
+                        f"np.floating), but got {aval.dtype}. For functions with integer outputs, use vjp.")
 
 
 def value_and_grad(f, argnums=0, has_aux=False):

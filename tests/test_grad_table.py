@@ -1,7 +1,8 @@
 """Every differentiable primitive and every differentiable jnp function, to second order, in both modes.
 
 The op tables drive ``jaxlike.testing.check_grads(order=2, modes=("fwd", "rev"))``: prim_cases.py (cases with
-``derivative == "fd"``) and numpy_cases.py (cases with ``differentiable``, differentiated in ``argnums``).
+``derivative == "fd"``, in the modes their ``skip`` allows) and numpy_cases.py (cases with ``differentiable``,
+differentiated in ``argnums``).
 Both tables hold float64 and float32 cases of several shapes, rank 0 and broadcasting among them. Step and
 tolerances follow the least precise dtype among a case's inputs and outputs (a float64 -> float32 convert is
 differenced at float32 resolution).
@@ -34,6 +35,18 @@ def _params(cases):
                          if TEST in getattr(c, "known", {}) else []) for c in cases]
 
 
+def _modes(case):
+    """The modes a primitive case can be differentiated in: its ``skip`` names the checks that do not
+    apply by design (a custom_vjp function has no forward mode, an unbounded while no reverse mode)."""
+    skip = getattr(case, "skip", {})
+    if "impl" in skip or TEST in skip:
+        pytest.skip(skip.get(TEST) or skip["impl"])
+    modes = tuple(m for m, check in (("fwd", "jvp"), ("rev", "vjp")) if check not in skip)
+    if not modes:
+        pytest.skip("; ".join(sorted({skip["jvp"], skip["vjp"]})))
+    return modes
+
+
 PRIM_CASES = [c for c in prim_cases.CASES if c.derivative == "fd"]
 NUMPY_CASES = [c for c in numpy_cases.CASES if c.differentiable]
 
@@ -44,7 +57,7 @@ def test_primitive_second_order(case):
         return case.prim.bind(*xs, **case.params)
     f.__qualname__ = case.id
     dtypes = [a.dtype for a in case.in_avals] + [a.dtype for a in case.out_avals()]
-    check_grads(f, case.make_args(), order=2, modes=("fwd", "rev"), **_options(dtypes))
+    check_grads(f, case.make_args(), order=2, modes=_modes(case), **_options(dtypes))
 
 
 @pytest.mark.parametrize("case", _params(NUMPY_CASES))
