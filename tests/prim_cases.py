@@ -628,7 +628,8 @@ for _dt in FLOATS:
         case("dot_general", [uniform(_sx, _dt), uniform(_sy, _dt)], {"dimension_numbers": _dn})
 case("dot_general", [integers((3, 4), I32), integers((4, 2), I32)],
      {"dimension_numbers": (((1,), (0,)), ((), ()))})
-case("dot_general", [integers((2, 3), I64), integers((3,), I64)], {"dimension_numbers": (((1,), (0,)), ((), ()))})
+case("dot_general", [integers((2, 3), I64), integers((3,), I64)],
+     {"dimension_numbers": (((1,), (0,)), ((), ()))})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -749,12 +750,14 @@ if "cond" in PRIMITIVES:  # the control family
 
     for _dt in FLOATS:
         _v = AVal((3,), _dt)
-        _branches = (graph_of(lambda x, y: [sin(x) * y, x], _v, _v), graph_of(lambda x, y: [x + y * y, y], _v, _v))
-        case("cond", [integers((), I32, -1, 3), uniform((3,), _dt), uniform((3,), _dt)], {"branches": _branches},
-             ref=_cond_ref(lambda x, y: [np.sin(x) * y, x], lambda x, y: [x + y * y, y]), tag="sin-or-poly")
+        _operands = [integers((), I32, -1, 3), uniform((3,), _dt), uniform((3,), _dt)]  # index clamped
+        _branches = (graph_of(lambda x, y: [sin(x) * y, x], _v, _v),
+                     graph_of(lambda x, y: [x + y * y, y], _v, _v))
+        case("cond", _operands, {"branches": _branches}, tag="sin-or-poly",
+             ref=_cond_ref(lambda x, y: [np.sin(x) * y, x], lambda x, y: [x + y * y, y]))
         _branches = (graph_of(lambda x, y: [2 * x - y], _v, _v), graph_of(lambda x, y: [x + 3 * y], _v, _v))
-        case("cond", [integers((), I32, -1, 3), uniform((3,), _dt), uniform((3,), _dt)], {"branches": _branches},
-             ref=_cond_ref(lambda x, y: [2 * x - y], lambda x, y: [x + 3 * y]), linear=((1, 2),), tag="linear")
+        case("cond", _operands, {"branches": _branches}, linear=((1, 2),), tag="linear",
+             ref=_cond_ref(lambda x, y: [2 * x - y], lambda x, y: [x + 3 * y]))
 
         # while i < n: i, x = i + 1, x * a + sin(x)
         _s, _i = AVal((), I32), AVal((), I32)
@@ -829,12 +832,15 @@ if "custom_jvp_call" in PRIMITIVES:  # the custom-rule family
         case("custom_jvp_call", [uniform((3,), _dt), uniform((3,), _dt)],
              _eqn_params(lambda x, y: [_sin_times(x, y)], [_v, _v], "custom_jvp_call"),
              ref=lambda x, y, **params: [np.sin(x) * y], linear=(), tag="sin_times")
-        case("custom_jvp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_triple(x)], [_v], "custom_jvp_call"),
+        case("custom_jvp_call", [uniform((3,), _dt)],
+             _eqn_params(lambda x: [_triple(x)], [_v], "custom_jvp_call"),
              ref=lambda x, **params: [3 * x], linear=((0,),), tag="triple")
-        case("custom_vjp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_x_exp(x)], [_v], "custom_vjp_call"),
+        case("custom_vjp_call", [uniform((3,), _dt)],
+             _eqn_params(lambda x: [_x_exp(x)], [_v], "custom_vjp_call"),
              ref=lambda x, **params: [x * np.exp(x)], linear=(), tag="x_exp",
              skip={"jvp": _no_forward, "second_order": _no_forward})
-        case("custom_vjp_call", [uniform((3,), _dt)], _eqn_params(lambda x: [_double(x)], [_v], "custom_vjp_call"),
+        case("custom_vjp_call", [uniform((3,), _dt)],
+             _eqn_params(lambda x: [_double(x)], [_v], "custom_vjp_call"),
              ref=lambda x, **params: [2 * x], linear=((0,),), tag="double",
              skip={"jvp": _no_forward, "second_order": _no_forward})
         # custom_lin(residuals x and exp(x), tangent): what the jvp of _x_exp leaves for transpose

@@ -239,8 +239,9 @@ def jvp_of_rule(case, args, tangents):
 def _tangent_subsets(tangents):
     """All float operands moving at once, then each alone (the others get symbolic Zero tangents)."""
     floats = [i for i, t in enumerate(tangents) if t is not None]
-    alone = [[t if i == j else None for i, t in enumerate(tangents)] for j in floats] if len(floats) > 1 else []
-    return [tangents] + alone
+    if len(floats) < 2:
+        return [tangents]
+    return [tangents] + [[t if i == j else None for i, t in enumerate(tangents)] for j in floats]
 
 
 @pytest.mark.parametrize("case", cases_for("jvp"))
@@ -403,7 +404,7 @@ def _looped(case, base, examples, dims, out_dims):
 
 
 def batch_of_rule(case, args, dims):
-    """The batching rule run on arrays (eagerly: the vmap test below runs it traced, through the pass)."""
+    """The batching rule run on arrays (eagerly; jaxlike.vmap runs it traced, through the pass)."""
     out, out_dims = case.prim.batch(list(args), list(dims), **case.params)
     return [np.asarray(o) for o in listed(case, out)], listed(case, out_dims)
 
@@ -430,7 +431,8 @@ def test_batching_rule_and_vmap_against_a_loop(case):
             if not case.prim.multiple_results:
                 assert out_dims[0] is not not_mapped, what + "a batched operand gives a batched result"
             if size:
-                assert_all_same(outs, _looped(case, base, examples, dims, out_dims), avals, rtol=tol, what=what)
+                expected = _looped(case, base, examples, dims, out_dims)
+                assert_all_same(outs, expected, avals, rtol=tol, what=what)
             else:
                 for out, aval, d in zip(outs, avals, out_dims, strict=True):
                     shape = aval.shape if d is not_mapped else aval.shape[:d] + (0,) + aval.shape[d:]
@@ -529,7 +531,8 @@ def test_second_order(case):
     eps = 1e-5
     hi = first(*[a + eps * d if a.dtype.kind == "f" else a for a, d in zip(args, s)])
     lo = first(*[a - eps * d if a.dtype.kind == "f" else a for a, d in zip(args, s)])
-    expected = [(np.asarray(h) - np.asarray(l)) / (2 * eps) for h, l in zip(listed(case, hi), listed(case, lo))]
+    expected = [(np.asarray(h) - np.asarray(l)) / (2 * eps)
+                for h, l in zip(listed(case, hi), listed(case, lo), strict=True)]
     for got, want in zip(listed(case, second), expected, strict=True):
         scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
         assert_same(got, want, rtol=1e-5, atol=1e-5 * scale, what=f"{case.id} second order: ")

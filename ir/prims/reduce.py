@@ -11,9 +11,11 @@ from .shape import broadcast_in_dim, pad, rev
 def _reduce_shape_rule(name, kinds="fiub"):
     def rule(x, *, axes):
         if x.dtype.kind not in kinds:
-            raise TypeError(f"{name} does not accept an operand of dtype {x.dtype}; convert it with .astype()")
+            raise TypeError(f"{name} does not accept an operand of dtype {x.dtype}; "
+                            "convert it with .astype()")
         if any(not 0 <= a < x.ndim for a in axes) or list(axes) != sorted(set(axes)):
-            raise ValueError(f"{name}: axes {axes} must be sorted, distinct axes of an array of shape {x.shape}")
+            raise ValueError(f"{name}: axes {axes} must be sorted, distinct axes of an array of shape "
+                             f"{x.shape}")
         return x.update(shape=tuple(s for i, s in enumerate(x.shape) if i not in axes))
     return rule
 
@@ -127,7 +129,8 @@ def _reduce_prod_jvp(primals, tangents, *, axes):
         return out, Zero(aval_of(out))
     # reduced axes first, flattened to one: xs[i] is the i-th factor of every product
     kept = _kept(aval.ndim, axes)
-    flat = (int(np.prod([aval.shape[a] for a in axes], dtype=np.int64)),) + tuple(aval.shape[k] for k in kept)
+    n = int(np.prod([aval.shape[a] for a in axes], dtype=np.int64))
+    flat = (n,) + tuple(aval.shape[k] for k in kept)
     xs = reshape(transpose(x, axes + kept), flat)
     ts = reshape(transpose(t, axes + kept), flat)
     others = _exclusive_cumprod(xs) * rev(_exclusive_cumprod(rev(xs, (0,))), (0,))
