@@ -268,8 +268,15 @@ def _counter_key(base, counter):
     return _stack_words(y0, y1)
 
 
-_scopes = []  # active key_input_scope()s, innermost last
-_frames = []  # batching transforms being traced (vmap, jacfwd), outermost first
+class _Tracing(threading.local):
+    """Per thread, like the trace stack: the open key_input_scope()s and batch frames."""
+
+    def __init__(self):
+        self.scopes = []  # active key_input_scope()s, innermost last
+        self.frames = []  # batching transforms being traced (vmap, jacfwd), outermost first
+
+
+_tracing = _Tracing()
 
 
 def next_key():
@@ -278,8 +285,8 @@ def next_key():
     Outside any key_input_scope() this is a concrete key: the global key folded with the draw counter.
     Inside one (a compiled function being traced), it is derived from that scope's key input instead.
     """
-    if _scopes:
-        return _scopes[-1].next()
+    if _tracing.scopes:
+        return _tracing.scopes[-1].next()
     with _global.lock:
         base, counter = _global.base, _global.counter
         _global.counter += 1
@@ -322,11 +329,11 @@ class KeyInputScope:
 def key_input_scope():
     """See KeyInputScope. Used by jit; yields the scope."""
     scope = KeyInputScope()
-    _scopes.append(scope)
+    _tracing.scopes.append(scope)
     try:
         yield scope
     finally:
-        _scopes.remove(scope)
+        _tracing.scopes.remove(scope)
 
 
 class BatchFrame:
@@ -361,20 +368,20 @@ class BatchFrame:
 def batch_frame(randomness, index_value=None):
     """Push a BatchFrame (and its mode on ``ir.builder.state.vmap_randomness``) while a transform traces."""
     frame = BatchFrame(randomness, index_value)
-    _frames.append(frame)
+    _tracing.frames.append(frame)
     _trace_state.vmap_randomness.append(randomness)
     try:
         yield frame
     finally:
         _trace_state.vmap_randomness.pop()
-        _frames.remove(frame)
+        _tracing.frames.remove(frame)
 
 
 def _implicit_key():
-    if any(f.randomness == "error" for f in _frames):
+    if any(f.randomness == "error" for f in _tracing.frames):
         raise RuntimeError(ERROR_MESSAGE)
     k = next_key()
-    for frame in _frames:  # outermost first; each 'different' level makes the key vary along its batch
+    for frame in _tracing.frames:  # outermost first; each 'different' level makes the key vary along its batch
         if frame.randomness == "different":
             k = fold_in(k, frame.batch_index())
     return k

@@ -79,7 +79,8 @@ def flat_in_dims(func, in_dims, args):
                          f"tuple matching the structure of inputs, got: {type(in_dims).__name__}.{hint}")
     if len(in_dims) != len(args):
         raise ValueError(f"{_where(func, in_dims)}: in_dims is not compatible with the structure of "
-                         f"`inputs`. in_dims has {len(in_dims)} entries but the function was called with "
+                         f"`inputs`. in_dims has {len(in_dims)} entr{'y' if len(in_dims) == 1 else 'ies'} but the "
+                         f"function was called with "
                          f"{len(args)} positional argument{'s' if len(args) != 1 else ''}: in_dims "
                          f"has structure {tree.structure(in_dims)} but inputs has structure "
                          f"{tree.structure(tuple(args))}.")

@@ -210,7 +210,7 @@ def test_chunked_vmap_nests(randn):
 def test_error_in_dims_tuple_length(randn):
     with pytest.raises(ValueError, match=re.escape("vmap(dot, in_dims=(0,), ...)(<inputs>): in_dims is not "
                                                    "compatible with the structure of `inputs`. in_dims has "
-                                                   "1 entries but the function was called with 2")):
+                                                   "1 entry but the function was called with 2")):
         vmap(jnp.dot, in_dims=(0,))(randn(2, 3), randn(2, 3))
 
 
@@ -335,4 +335,4 @@ def test_errors_leave_no_state_behind(randn):
         vmap(lambda v: v + jr.normal(()))(randn(3))
     with pytest.raises(TracerBoolConversionError):
         vmap(lambda v: v if v > 0 else v)(randn(3))
-    assert state.stack == [] and state.vmap_randomness == [] and jr._frames == []
+    assert state.stack == [] and state.vmap_randomness == [] and jr._tracing.frames == []
