@@ -30,9 +30,15 @@ HOST_FEATURES = llvm.get_host_cpu_features().flatten()
 LLVM_VERSION = llvm.llvm_version_info
 
 
-def _target_machine():
+# Modules longer than this (lines of IR) are not vectorised: a huge graph is one huge loop body, and
+# vectorising a body full of libm calls (scalarised again by the backend) makes instruction selection and
+# register allocation take seconds for nothing.
+LARGE_MODULE_LINES = 5000
+
+
+def _target_machine(opt=3):
     target = llvm.Target.from_triple(llvm.get_process_triple())
-    return target.create_target_machine(cpu=HOST_CPU, features=HOST_FEATURES, opt=3,
+    return target.create_target_machine(cpu=HOST_CPU, features=HOST_FEATURES, opt=opt,
                                         codemodel="jitdefault", jit=True)
 
 
@@ -137,8 +143,9 @@ def compile_ir(llvm_ir, graph_text=""):
             mod.verify()
             stage = "optimisation"
             pto = llvm.create_pipeline_tuning_options(speed_level=3)
-            pto.loop_vectorization = True
-            pto.slp_vectorization = True
+            vectorise = str(llvm_ir).count("\n") <= LARGE_MODULE_LINES
+            pto.loop_vectorization = vectorise
+            pto.slp_vectorization = vectorise
             pb = llvm.create_pass_builder(_TM, pto)
             pb.getModulePassManager().run(mod, pb)
             optimized = str(mod)
