@@ -20,6 +20,8 @@ when they are small, so that indices built with iota or arange, and constant mat
 and bool values carry no derivative: their sets are empty.
 """
 
+import threading
+
 import numpy as np
 
 from . import dtypes
@@ -180,7 +182,7 @@ class Operand:
 
 
 RULES = {}  # primitive name -> rule(eqn, operands) -> [IndexSets per output]
-conservative_uses = []  # names of the primitives the innermost running pass handled conservatively
+_report = threading.local()  # .conservative: the primitives the running analysis handled conservatively
 
 
 def rule(*names):
@@ -242,11 +244,13 @@ def _constant_outputs(eqn, ops):
     return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs, strict=True)]
 
 
-def jacobian_sparsity(graph, diff=None):
+def jacobian_sparsity(graph, diff=None, conservative=None):
     """(rows, cols) of the structural non-zeros of the Jacobian of graph.
 
     Rows number the elements of the outputs (each flattened row-major, one output after the other), columns
-    the elements of the inputs flagged in diff (all inputs by default). Sorted by row, then column.
+    the elements of the inputs flagged in diff (all inputs by default). Sorted by row, then column. The
+    names of the primitives that had to be handled conservatively (all inputs to all outputs) are appended
+    to the list ``conservative`` when one is given.
     """
     diff = [True] * len(graph.inputs) if diff is None else list(diff)
     in_sets, offset = [], 0
@@ -256,8 +260,12 @@ def jacobian_sparsity(graph, diff=None):
             offset += var.aval.size
         else:
             in_sets.append(None)
-    del conservative_uses[:]
-    out_sets = stack(sparsity_eval(graph, in_sets))
+    outer = getattr(_report, "conservative", None)
+    _report.conservative = [] if conservative is None else conservative
+    try:
+        out_sets = stack(sparsity_eval(graph, in_sets))
+    finally:
+        _report.conservative = outer
     return out_sets.rows(), out_sets.indices.copy()
 
 
@@ -306,7 +314,7 @@ def _spread(sets, shape, dims):
 
 def _route(eqn, ops, moved):
     """Data movement traced by the primitive's own impl: the operands in ``moved`` become arrays of element
-    ids (one numbering across them, -1 nowhere), the others are passed as their known values; each output
+    ids (one numbering across them), the others are passed as their known values; each output
     element then names the one operand element it is a copy of."""
     args, parts, offset = [], [], 0
     for i, op in enumerate(ops):
@@ -325,7 +333,8 @@ def _route(eqn, ops, moved):
 def _fallback(eqn, ops):
     """Any primitive without a rule: every output element depends on every input element (conservative).
     A primitive with nested graphs is the same; control flow gets its own rules."""
-    conservative_uses.append(eqn.prim.name)
+    if getattr(_report, "conservative", None) is not None:
+        _report.conservative.append(eqn.prim.name)
     cols = np.unique(np.concatenate([op.sets.indices for op in ops]))
     return [full(v.aval.size, cols) for v in eqn.outputs]
 

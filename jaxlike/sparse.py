@@ -41,7 +41,7 @@ from .ir.prims import indexing
 from .ir.prims.indexing import gather
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
-from .ir.sparsity import conservative_uses, jacobian_sparsity
+from .ir.sparsity import jacobian_sparsity
 from .ir.transpose import transpose_graph
 
 FORMATS = ("csr", "coo", "triplets", "dense")
@@ -665,36 +665,39 @@ class _Clock:
         self.last = now
 
 
-def plan_jacobian(graph, diff, mode=None, name="jacobian", clock=None):
-    """The SparsityInfo and the values Graph of the sparse Jacobian of graph w.r.t. the inputs in diff."""
+def plan_jacobian(graph, diff, mode=None, name="jacobian", clock=None, values=True):
+    """The SparsityInfo and the values Graph (None unless values) of the sparse Jacobian of graph w.r.t.
+    the inputs in diff."""
     clock = clock or _Clock()
-    rows, cols = jacobian_sparsity(graph, diff)
-    conservative = list(conservative_uses)
+    conservative = []
+    rows, cols = jacobian_sparsity(graph, diff, conservative)
     clock.lap("pattern")
     m = sum(a.size for a in graph.out_avals)
     n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
     mode, colors, alternatives = _choose_mode(mode, rows, cols, (m, n))
     info = SparsityInfo(name, rows, cols, (m, n), mode, colors, alternatives, conservative)
     clock.lap("coloring")
+    info.timings = clock.times
+    if not values:
+        return info, None
     dtype = _values_dtype(graph.out_avals)
     if mode == "fwd":
         values = forward_graph(graph, diff, colors, colors[cols] * m + rows, dtype)
     else:
         values = reverse_graph(graph, diff, colors, colors[rows] * n + cols, dtype)
     clock.lap("values graph")
-    info.timings = clock.times
     return info, values
 
 
-def plan_hessian(graph, diff, coloring_kind="star", name="hessian", clock=None):
+def plan_hessian(graph, diff, coloring_kind="star", name="hessian", clock=None, values=True):
     """The SparsityInfo and values Graph of the sparse Hessian of the scalar output of graph."""
     if coloring_kind not in ("star", "column"):
         raise ValueError(f"coloring must be 'star' or 'column', got {coloring_kind!r}")
     clock = clock or _Clock()
     grad = gradient_graph(graph, diff)
     clock.lap("gradient graph")
-    rows, cols = jacobian_sparsity(grad, diff)
-    conservative = list(conservative_uses)
+    conservative = []
+    rows, cols = jacobian_sparsity(grad, diff, conservative)
     clock.lap("pattern")
     n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
     # symmetric by definition: the union of the pattern with its transpose, in CSR order
@@ -709,9 +712,11 @@ def plan_hessian(graph, diff, coloring_kind="star", name="hessian", clock=None):
     alternatives = {coloring_kind: coloring.num_colors(colors)}
     info = SparsityInfo(name, rows, cols, (n, n), coloring_kind, colors, alternatives, conservative)
     clock.lap("coloring")
+    info.timings = clock.times
+    if not values:
+        return info, None
     values = forward_graph(grad, diff, colors, src_color * n + src_row, _values_dtype(grad.out_avals))
     clock.lap("values graph")
-    info.timings = clock.times
     return info, values
 
 
@@ -846,10 +851,10 @@ class _Transform:
         _check_float_outputs(fname, graph, traced.out_tree)
         clock.lap("trace")
         info, values = self.analyse(graph, diff, fname, clock)
-        if self.format == "dense":
+        if values is not None and self.format == "dense":
             values = densify(values, info)
-        plan = Plan(info, values, traced.out_tree, _runner(values, self.compiled),
-                    _values_dtype(graph.out_avals))
+        run = _runner(values, self.compiled) if values is not None else None
+        plan = Plan(info, values, traced.out_tree, run, _values_dtype(graph.out_avals))
         if key is not None and not traced.captured:
             self.cache[key] = plan
             fast = _fast_key(args)
@@ -888,7 +893,8 @@ class _Jacobian(_Transform):
     kind = "jacobian"
 
     def analyse(self, graph, diff, fname, clock):
-        return plan_jacobian(graph, diff, self.options["mode"], name="jacobian", clock=clock)
+        return plan_jacobian(graph, diff, self.options["mode"], name="jacobian", clock=clock,
+                             values=self.options.get("values", True))
 
 
 class _Hessian(_Transform):
@@ -899,7 +905,8 @@ class _Hessian(_Transform):
             raise TypeError(f"{fname} requires a function with one scalar output; "
                             f"{getattr(self.f, '__name__', 'it')} returned outputs of shapes "
                             f"{[a.shape for a in graph.out_avals]}")
-        return plan_hessian(graph, diff, self.options["coloring"], name="hessian", clock=clock)
+        return plan_hessian(graph, diff, self.options["coloring"], name="hessian", clock=clock,
+                            values=self.options.get("values", True))
 
 
 def jacobian(f, argnums=0, *, format="csr", mode=None, compiled=False):  # noqa: A002
@@ -939,9 +946,9 @@ def sparsity_pattern(f, argnums=0, *, mode=None, hessian=False, coloring="star")
     arguments of this signature: the pattern, its colouring and the chosen mode. Print it, or save a
     picture with ``.spy('pattern.svg')``."""
     if hessian:
-        transform = _Hessian(f, argnums, "triplets", False, {"coloring": coloring})
+        transform = _Hessian(f, argnums, "triplets", False, {"coloring": coloring, "values": False})
     else:
-        transform = _Jacobian(f, argnums, "triplets", False, {"mode": mode})
+        transform = _Jacobian(f, argnums, "triplets", False, {"mode": mode, "values": False})
     return transform.sparsity
 
 
