@@ -127,7 +127,7 @@ def dump_failure(stage, llvm_ir, graph_text, error):
         f.write("; ---- graph ----\n" + "\n".join("; " + line for line in str(graph_text).splitlines()))
         f.write("\n\n; ---- LLVM IR ----\n" + str(llvm_ir) + "\n")
     return InternalCompilerError(
-        f"LLVM failed during {stage}: {error}. This is a bug in jaxlike, not in your code; the graph and "
+        f"compilation failed during {stage}: {error}. This is a bug in jaxlike, not in your code; the graph and "
         f"the LLVM IR were saved to {path} (please attach it to a bug report).")
 
 

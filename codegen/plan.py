@@ -115,7 +115,6 @@ class GraphPlan:
         self.storage = {}  # Var -> Storage
         self.out_storage = []  # per graph output
         self.extra = []  # workspace copies made for kernels that need their operands in buffers
-        self.copies = {}  # (kernel group index, atom) -> Storage of its copy
         for i, var in enumerate(graph.inputs):
             self._buf(var, Storage("arg", _nbytes(var.aval), -1, index=i))
         for var, value in graph.consts.items():
@@ -274,20 +273,21 @@ class GraphPlan:
 
     def _plan_kernel(self, eqn):
         row = LOWERINGS[eqn.prim.name]
+        copies = {}
         if row.needs_buffers(eqn):  # views and literals are copied to buffers first
             for atom in eqn.inputs:
-                if isinstance(atom, Lit) or self.info[atom].kind == "view":
+                if (isinstance(atom, Lit) or self.info[atom].kind == "view") and atom not in copies:
                     copy = self._new_group(atom.aval.shape, kind="copy")
                     copy.needs_index = True
                     self._read(atom, copy)
                     st = Storage("ws", _nbytes(atom.aval), copy.index)
                     copy.copy = (atom, st)
                     self.extra.append(st)
-                    self.copies[(len(self.groups), atom)] = st
+                    copies[atom] = st
         group = self._new_group((), kind="kernel")
         group.needs_index = True
         for atom in eqn.inputs:
-            st = self.copies.get((group.index, atom))
+            st = copies.get(atom)
             if st is not None:
                 group.buffers[atom] = st
                 st.end = group.index

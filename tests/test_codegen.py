@@ -389,3 +389,13 @@ def test_reductions_keeping_the_last_axis_run_in_memory_order(axes):
     if 2 not in axes:
         assert any(g.column for g in plan.groups)
     compile_and_compare(graph, [x], str(axes))
+
+
+def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
+    from jaxlike import lax
+    import jaxlike.numpy as jnp
+
+    def fun(a):
+        return [lax.fori_loop(0, 5, lambda i, x: 0.5 * (x + a / x), jnp.ones_like(a))]
+    graph = graph_of(fun, [AVal((2,), np.float64)])
+    compile_and_compare(graph, [np.array([2.0, 9.0])])
