@@ -151,7 +151,8 @@ def _seeds(avals, colors, p):
 
 
 def _flat_rows(parts, p, dtype):
-    """Batched results (p, *shape) of several leaves as one flat (p * total,) array, column-major in p."""
+    """Batched results (p, *shape) of several leaves as one flat array of p rows: element i of the
+    concatenated leaves, for colour c, at c * total + i."""
     mats = [reshape(convert(x, dtype), (p, int(np.prod(x.shape[1:], dtype=np.int64)))) for x in parts]
     mat = mats[0] if len(mats) == 1 else concatenate(mats, 1)
     return reshape(mat, (p * mat.shape[1],))
