@@ -900,6 +900,7 @@ ERROR_CASES = [
     ("rev-axis", "rev", [_a((2, 3))], {"dimensions": (2,)}, ValueError, ["rev", "(2, 3)"]),
     ("reduce_sum-axes", "reduce_sum", [_a((2, 3))], {"axes": (2,)}, ValueError, ["reduce_sum", "(2, 3)"]),
     ("reduce_max-axes", "reduce_max", [_a((2, 3))], {"axes": (1, 0)}, ValueError, ["reduce_max", "(2, 3)"]),
+    ("reduce_sum-bool", "reduce_sum", [_a((2,), BOOL)], {"axes": (0,)}, TypeError, ["reduce_sum", "bool"]),
     ("reduce_prod-bool", "reduce_prod", [_a((2,), BOOL)], {"axes": (0,)}, TypeError, ["reduce_prod", "bool"]),
     ("argmax-empty", "argmax", [_a((0, 3))], {"axis": 0, "index_dtype": I32}, ValueError,
      ["argmax", "(0, 3)", "empty"]),

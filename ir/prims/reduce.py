@@ -37,7 +37,7 @@ def _normalize(axes, ndim):
 
 
 reduce_sum_p = Primitive("reduce_sum", family="reduce")
-reduce_sum_p.shape_rule = _reduce_shape_rule("reduce_sum")
+reduce_sum_p.shape_rule = _reduce_shape_rule("reduce_sum", kinds="fiu")  # a bool sum would be an "or"
 reduce_sum_p.impl = lambda x, *, axes: np.sum(x, axis=axes, dtype=x.dtype)
 reduce_sum_p.batch = _reduce_batch(reduce_sum_p)
 deflinear(reduce_sum_p, lambda ct, x, *, axes: [
