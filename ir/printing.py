@@ -61,12 +61,20 @@ def lit_to_text(lit):
     return text
 
 
+def _has_graph(value):
+    return isinstance(value, Graph) or (isinstance(value, tuple) and any(map(_has_graph, value)))
+
+
 def param_to_text(value, namer, indent):
+    """A param's text; a nested Graph starts on the param's line and its body is indented under it."""
     if isinstance(value, Graph):
-        return "\n" + _graph_lines(value, namer, indent + 4) + "\n" + " " * indent
+        return _graph_lines(value, namer, indent).lstrip()
     if isinstance(value, np.dtype):
         return dtypes.short_name(value)
     if isinstance(value, tuple):
+        if _has_graph(value):  # one element per line
+            items = [" " * (indent + 2) + param_to_text(v, namer, indent + 2) + "," for v in value]
+            return "(\n" + "\n".join(items) + "\n" + " " * indent + ")"
         inner = [param_to_text(v, namer, indent) for v in value]
         return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
     if isinstance(value, str):
@@ -85,11 +93,15 @@ def _binder(var, namer):
 
 
 def _eqn_line(eqn, namer, indent):
-    params = ""
-    if eqn.params:
-        items = [f"{k}={param_to_text(eqn.params[k], namer, indent + 2)}" for k in sorted(eqn.params)]
-        params = "[" + ", ".join(items) + "]"
     lhs = " ".join(_binder(v, namer) for v in eqn.outputs)
+    params = ""
+    keys = sorted(eqn.params)
+    if any(_has_graph(eqn.params[k]) for k in keys):  # one param per line, nested graphs indented
+        inner = indent + 4
+        items = [f"{' ' * inner}{k}={param_to_text(eqn.params[k], namer, inner)}" for k in keys]
+        params = "[\n" + ",\n".join(items) + "\n" + " " * (indent + 2) + "]"
+    elif keys:
+        params = "[" + ", ".join(f"{k}={param_to_text(eqn.params[k], namer, indent)}" for k in keys) + "]"
     rhs = " ".join(_atom(a, namer) for a in eqn.inputs)
     return f"{' ' * indent}{lhs} = {eqn.prim.name}{params}{' ' if rhs else ''}{rhs}"
 

@@ -433,14 +433,18 @@ def test_batched_while_predicate_freezes_finished_elements():
 
 FORI_TEXT = """\
 { lambda ; a:f64[3]. let
-    h:i64[] i:f64[3] = scan[body=
-          { lambda ; b:f64[3] c:i64[] d:f64[3]. let
-              e:i64[] = add c 1
-              f:f64[3] = sin d
-              g:f64[3] = mul f b
-            in (e, g) }
-      , length=10, num_carry=2, num_consts=1, reverse=False] a 0 a
-  in (i,) }"""
+    b:i64[] c:f64[3] = scan[
+        body={ lambda ; d:f64[3] e:i64[] f:f64[3]. let
+            g:i64[] = add e 1
+            h:f64[3] = sin f
+            i:f64[3] = mul h d
+          in (g, i) },
+        length=10,
+        num_carry=2,
+        num_consts=1,
+        reverse=False
+      ] a 0 a
+  in (c,) }"""
 
 
 def test_printed_loop_golden_and_round_trip():

@@ -280,12 +280,15 @@ def test_custom_jvp_printed_and_inlined():
     graph = jaxlike.make_ir(lambda x: sin2(x) * 2.0)(np.array(1.0))
     assert str(graph) == """\
 { lambda ; a:f64[]. let
-    d:f64[] = custom_jvp_call[call=
-          { lambda ; b:f64[]. let
-              c:f64[] = sin b
-            in (c,) }
-      , jvp=sin2_jvp, num_consts=0, num_nondiff=0] a
-    e:f64[] = mul d 2.0
+    b:f64[] = custom_jvp_call[
+        call={ lambda ; c:f64[]. let
+            d:f64[] = sin c
+          in (d,) },
+        jvp=sin2_jvp,
+        num_consts=0,
+        num_nondiff=0
+      ] a
+    e:f64[] = mul b 2.0
   in (e,) }"""
     verify(graph)
     inlined = inline_custom(graph)
@@ -448,13 +451,17 @@ def test_custom_vjp_printed():
     graph = jaxlike.make_ir(siny)(np.array(1.0), np.array(2.0))
     assert str(graph) == """\
 { lambda ; a:f64[] b:f64[]. let
-    g:f64[] = custom_vjp_call[bwd=siny_bwd, call=
-          { lambda ; c:f64[] d:f64[]. let
-              e:f64[] = sin c
-              f:f64[] = mul e d
-            in (f,) }
-      , fwd=siny_fwd, num_consts=0, num_nondiff=0] a b
-  in (g,) }"""
+    c:f64[] = custom_vjp_call[
+        bwd=siny_bwd,
+        call={ lambda ; d:f64[] e:f64[]. let
+            f:f64[] = sin d
+            g:f64[] = mul f e
+          in (g,) },
+        fwd=siny_fwd,
+        num_consts=0,
+        num_nondiff=0
+      ] a b
+  in (c,) }"""
     verify(graph)
 
 

@@ -206,14 +206,14 @@ def test_nested_graph(test_prims):
     expected = dedent("""
         { lambda ; a:f64[3]. let
             b:f64[3] = cos a
-            h:f64[3] = test_text_call[body=
-                  { lambda ; c:f64[3] d:f64[]. let
-                      e:f64[3] = sin c
-                      f:f64[3] = mul e d
-                      g:f64[3] = add f 2.0
-                    in (g,) }
+            c:f64[3] = test_text_call[
+                body={ lambda ; d:f64[3] e:f64[]. let
+                    f:f64[3] = sin d
+                    g:f64[3] = mul f e
+                    h:f64[3] = add g 2.0
+                  in (h,) }
               ] b 1.5
-          in (h,) }
+          in (c,) }
     """)
     assert str(graph) == expected
     parsed = round_trip(graph)
