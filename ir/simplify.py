@@ -18,12 +18,15 @@ from .primitive import PRIMITIVES
 
 FOLD_LIMIT = 1024  # fold constants up to this many elements; larger ones stay equations
 ROWS = {}  # primitive name -> [row(ins, **params) -> list of outputs | None]
+FAMILY_ROWS = {}  # primitive family -> rows for every primitive of the family, tried after ROWS
 
 
-def row(*names):
+def row(*names, family=()):
     def register(fn):
         for name in names:
             ROWS.setdefault(name, []).append(fn)
+        for fam in (family,) if isinstance(family, str) else family:
+            FAMILY_ROWS.setdefault(fam, []).append(fn)
         return fn
     return register
 
@@ -32,12 +35,14 @@ def row(*names):
 # What a row can ask about a value
 
 class _Context:
-    """The trace being built and, for each Var made in it so far, the equation that made it."""
+    """The trace being built and, for each Var made in it so far, the equation that made it; and the
+    constants folded from fills (broadcasts of a scalar), with the scalar each one holds."""
 
     def __init__(self, trace):
         self.trace = trace
         self.made_by = {}
         self.scanned = 0
+        self.fills = {}  # id(folded array) -> its scalar; the arrays stay alive in the pass's env
 
     def catch_up(self):
         for eqn in self.trace.eqns[self.scanned:]:
@@ -79,6 +84,19 @@ def scalar_value(x):
     return first if arr.size == 1 or np.all(arr == first) else None
 
 
+def fill_value(x):
+    """The scalar x is a fill of: a broadcast of a literal (or a constant folded from one), or a rank-0
+    constant; None for anything else."""
+    if isinstance(x, Tracer):
+        eqn = producer(x)
+        if eqn is not None and eqn.prim.name == "broadcast_in_dim" and isinstance(eqn.inputs[0], Lit):
+            return np.asarray(eqn.inputs[0].value)
+        return None
+    if np.ndim(x) == 0:
+        return np.asarray(x)
+    return _ctx[-1].fills.get(id(x)) if _ctx else None
+
+
 def is_const(x, value):
     v = scalar_value(x)
     return v is not None and v == value
@@ -89,10 +107,14 @@ def is_zero(x):
 
 
 def structural_zero(x):
-    """A zero that stands for "nothing flows here" (a broadcast literal zero), never a user's 0 * inf."""
-    eqn = producer(x)
-    return (eqn is not None and eqn.prim.name == "broadcast_in_dim" and isinstance(eqn.inputs[0], Lit)
-            and eqn.inputs[0].value == 0)
+    """A zero that stands for "nothing flows here" (a broadcast literal zero, maybe folded), never a user's
+    0 * inf."""
+    if isinstance(x, Tracer):
+        eqn = producer(x)
+        return (eqn is not None and eqn.prim.name == "broadcast_in_dim" and isinstance(eqn.inputs[0], Lit)
+                and eqn.inputs[0].value == 0)
+    fill = _ctx[-1].fills.get(id(x)) if _ctx else None
+    return fill is not None and fill == 0
 
 
 def is_one(x):
@@ -267,19 +289,35 @@ ELEMENTWISE = ("add", "sub", "mul", "div", "max", "min", "pow", "atan2", "rem", 
 
 @row(*ELEMENTWISE)
 def scalar_operand(ins, **params):  # f(bcast(s), y) → f(s, y): rank-0 operands broadcast by themselves
+    if all(fill_value(x) is not None for x in ins):
+        return None  # all fills: elementwise_of_fills makes one fill of the result
     out = _out(current_row_prim[0], ins, params)
     new = list(ins)
     for i, x in enumerate(ins):
-        eqn = producer(x)
-        if (eqn is not None and eqn.prim.name == "broadcast_in_dim" and not eqn.params["broadcast_dimensions"]
-                and any(aval_of(o).shape == out.shape for j, o in enumerate(ins) if j != i)):
-            new[i] = operand(eqn, 0)
+        fill = fill_value(x) if aval_of(x).ndim else None
+        # another operand must keep the full shape, or the result would shrink to rank 0
+        if fill is not None and any(aval_of(o).shape == out.shape for j, o in enumerate(new) if j != i):
+            new[i] = fill
     if all(a is b for a, b in zip(new, ins)):
         return None
     return [emit(current_trace(), PRIMITIVES[current_row_prim[0]], new, params)]
 
 
 current_row_prim = [None]  # the primitive whose rows are running (rows shared by several read it)
+
+
+@row(family=("unary", "binary"))
+def elementwise_of_fills(ins, **params):  # f(fill(a), fill(b)) → fill(f(a, b)): one scalar, no array
+    if not any(isinstance(x, Tracer) for x in ins):
+        return None  # all constant: ordinary folding (which remembers fills)
+    scalars = [fill_value(x) for x in ins]
+    if any(v is None for v in scalars):
+        return None
+    prim = PRIMITIVES[current_row_prim[0]]
+    out = _out(prim.name, ins, params)
+    value = prim.bind(*scalars, **params)
+    from .builder import full
+    return [full(out.shape, value, out.dtype)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,7 +350,7 @@ def simplify_eval(graph, args):
             ins = [read(a) for a in eqn.inputs]
             outs = None
             current_row_prim[0] = eqn.prim.name
-            for rewrite in ROWS.get(eqn.prim.name, ()):
+            for rewrite in (*ROWS.get(eqn.prim.name, ()), *FAMILY_ROWS.get(eqn.prim.family, ())):
                 outs = rewrite(ins, **eqn.params)
                 if outs is not None:
                     break
@@ -335,12 +373,26 @@ def _emit_once(trace, eqn, ins, seen):
     small = all(v.aval.size <= FOLD_LIMIT for v in eqn.outputs)
     if constant and small and not effectful:
         outs = prim.bind(*ins, **eqn.params)  # constant folding
+        fill = _folded_fill(prim, ins, eqn.params)
+        if fill is not None and np.ndim(outs):
+            _ctx[-1].fills[id(outs)] = fill
     else:
         outs = emit(trace, prim, ins, eqn.params)
     outs = outs if prim.multiple_results else [outs]
     if key is not None:
         seen[key] = outs
     return outs
+
+
+def _folded_fill(prim, ins, params):
+    """The scalar a folded constant is a fill of: a broadcast of a scalar, or elementwise of fills."""
+    if prim.name == "broadcast_in_dim":
+        return np.asarray(ins[0]) if np.ndim(ins[0]) == 0 else None
+    if prim.family in ("unary", "binary") and not prim.multiple_results:
+        scalars = [fill_value(x) for x in ins]
+        if all(v is not None for v in scalars):
+            return np.asarray(prim.bind(*scalars, **params))
+    return None
 
 
 def simplify(graph):
