@@ -121,30 +121,28 @@ def _to_out_shape(term, aval):
     return term
 
 
-def defjvp(prim, *rules):
-    """One rule per input, ``rule(g, *primals, **params)``, each giving that input's term; None: no term."""
+def _jvp_from_terms(prim, rules, with_ans):
+    """The jvp as the sum of one term per input with a non-zero tangent (each term shaped like the output)."""
     def jvp(primals, tangents, **params):
         out = prim.bind(*primals, **params)
         aval = aval_of(out)
+        lead = (out,) if with_ans else ()
         total = Zero(aval)
         for rule, t in zip(rules, tangents, strict=True):
             if rule is not None and not is_zero(t):
-                total = add_tangents(total, _to_out_shape(rule(t, *primals, **params), aval))
+                total = add_tangents(total, _to_out_shape(rule(t, *lead, *primals, **params), aval))
         return out, total
     prim.jvp = jvp
+
+
+def defjvp(prim, *rules):
+    """One rule per input, ``rule(g, *primals, **params)``, each giving that input's term; None: no term."""
+    _jvp_from_terms(prim, rules, with_ans=False)
 
 
 def defjvp_ans(prim, *rules):
     """Like defjvp, with the output first: ``rule(g, ans, *primals, **params)`` (exp: ``g * ans``)."""
-    def jvp(primals, tangents, **params):
-        out = prim.bind(*primals, **params)
-        aval = aval_of(out)
-        total = Zero(aval)
-        for rule, t in zip(rules, tangents, strict=True):
-            if rule is not None and not is_zero(t):
-                total = add_tangents(total, _to_out_shape(rule(t, out, *primals, **params), aval))
-        return out, total
-    prim.jvp = jvp
+    _jvp_from_terms(prim, rules, with_ans=True)
 
 
 def defzero_jvp(prim):

@@ -238,6 +238,20 @@ def _check_tangents(primals, tangents):
     return t_leaves
 
 
+def _float_inputs(traced):
+    """Which graph inputs carry derivatives: the float leaves of the arguments (never captured values)."""
+    n_leaves = len(traced.leaves)
+    return ([dtypes.is_float(a.dtype) for a in traced.graph.in_avals[:n_leaves]]
+            + [False] * len(traced.captured))
+
+
+def _split_known(known, traced):
+    """Run the known part on the arguments: (outputs, residuals)."""
+    results = eval_graph(known, *traced.leaves, *traced.captured)
+    n_out = len(traced.graph.outputs)
+    return results[:n_out], results[n_out:]
+
+
 def jvp(f, primals, tangents, has_aux=False):
     """(f(*primals), J·tangents): forward mode, as jax.jvp."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -246,8 +260,7 @@ def jvp(f, primals, tangents, has_aux=False):
     t_leaves = _check_tangents(tuple(primals), tuple(tangents))
     traced = trace_fn(f, tuple(primals), name="jvp", has_aux=has_aux)
     g = traced.graph
-    n_leaves = len(traced.leaves)
-    diff = [dtypes.is_float(a.dtype) for a in g.in_avals[:n_leaves]] + [False] * len(traced.captured)
+    diff = _float_inputs(traced)
     jg = simplify(jvp_graph(g, diff))
     tangent_args = [t for t, d in zip(t_leaves, diff) if d]
     outs = eval_graph(jg, *traced.leaves, *traced.captured, *tangent_args)
@@ -262,13 +275,10 @@ def jvp(f, primals, tangents, has_aux=False):
 def linearize(f, *primals, has_aux=False):
     """(f(*primals), f_jvp): f_jvp(*tangents) runs only the linear part of the jvp, never f again."""
     traced = trace_fn(f, primals, name="linearize", has_aux=has_aux)
-    g = traced.graph
-    n_leaves = len(traced.leaves)
-    diff = [dtypes.is_float(a.dtype) for a in g.in_avals[:n_leaves]] + [False] * len(traced.captured)
-    known, linear, nres = linearize_graphs(g, diff)
-    results = eval_graph(known, *traced.leaves, *traced.captured)
-    n_out = len(g.outputs)
-    outs, residuals = results[:n_out], results[n_out:]
+    diff = _float_inputs(traced)
+    known, linear, _ = linearize_graphs(traced.graph, diff)
+    outs, residuals = _split_known(known, traced)
+
     def f_jvp(*tangents):
         t_leaves = _check_tangents(tuple(primals), tangents)
         lin_out = eval_graph(linear, *residuals, *[t for t, d in zip(t_leaves, diff) if d])
@@ -283,12 +293,10 @@ def vjp(f, *primals, has_aux=False):
     """(f(*primals), f_vjp): f_vjp(cotangent) gives one cotangent per primal, as jax.vjp."""
     traced = trace_fn(f, primals, name="vjp", has_aux=has_aux)
     g = traced.graph
-    n_leaves = len(traced.leaves)
-    diff = [dtypes.is_float(a.dtype) for a in g.in_avals[:n_leaves]] + [False] * len(traced.captured)
-    known, transposed, nres = vjp_graphs(g, diff)
-    results = eval_graph(known, *traced.leaves, *traced.captured)
-    n_out = len(g.outputs)
-    outs, residuals = results[:n_out], results[n_out:]
+    n_leaves, n_out = len(traced.leaves), len(g.outputs)
+    diff = _float_inputs(traced)
+    known, transposed, _ = vjp_graphs(g, diff)
+    outs, residuals = _split_known(known, traced)
     out_avals = g.out_avals
 
     def f_vjp(cotangent):
