@@ -10,7 +10,7 @@ from numpy_cases import CASES
 
 import jaxlike.numpy as jnp
 from jaxlike.errors import ConcretizationTypeError
-from jaxlike.ir import AVal, dtypes, eval_graph
+from jaxlike.ir import PRIMITIVES, AVal, dtypes, eval_graph
 from jaxlike.ir.builder import Tracer, trace_graph
 from jaxlike.ir.verify import verify
 
@@ -214,6 +214,21 @@ def test_integer_power_wraps_like_numpy():
         np.testing.assert_array_equal(jnp.power(x, y), np.power(x, y))
     graph, _ = trace_graph(lambda a, b: [jnp.power(a, b)], [AVal((5,), np.int64)] * 2)
     np.testing.assert_array_equal(eval_graph(graph, x, y)[0], np.power(x, y))
+
+
+def test_integer_to_negative_python_int_power_raises_like_numpy():
+    x = np.array([1, 2, 4], np.int64)
+    for pow_ in (lambda a: a ** -1, lambda a: jnp.power(a, -2)):
+        with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+            pow_(x)  # NumPy's own error, for the reference
+        with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+            pow_(jnp.asarray(x))
+        with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+            trace_graph(lambda a: [pow_(a)], [AVal((3,), np.int64)])
+    # the primitive itself refuses rather than truncate 1/x to an integer
+    with pytest.raises(TypeError, match="integer_pow.*negative integer powers"):
+        PRIMITIVES["integer_pow"].bind(x, y=-1)
+    np.testing.assert_array_equal(jnp.asarray(x.astype(np.float32)) ** -1, np.float32(1) / x)
 
 
 def test_linalg_namespace():

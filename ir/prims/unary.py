@@ -106,12 +106,22 @@ for _p in (floor_p, ceil_p, round_p):
     defzero_jvp(_p)
 
 
+def _integer_pow_shape_rule(x, *, y):
+    out = _shape_rule("integer_pow", "fi")(x)
+    if y < 0 and x.dtype.kind != "f":
+        # 1/x is not an integer: NumPy refuses rather than truncate (jnp.power raises its ValueError first)
+        raise TypeError(f"integer_pow: Integers to negative integer powers are not allowed "
+                        f"(got {x.dtype} to the power {y}); convert the operand to a float dtype first")
+    return out
+
+
 def _integer_pow_impl(x, *, y):
-    return np.power(x, y) if y >= 0 else np.power(x.astype(np.float64) if x.dtype.kind != "f" else x, y)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return np.power(x, y)
 
 
 integer_pow_p = Primitive("integer_pow", family="unary")
-integer_pow_p.shape_rule = _shape_rule("integer_pow", "fi")
+integer_pow_p.shape_rule = _integer_pow_shape_rule
 integer_pow_p.impl = _integer_pow_impl
 integer_pow_p.transpose = "nonlinear"
 defvectorized(integer_pow_p)
