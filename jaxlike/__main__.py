@@ -2,7 +2,7 @@
 
     jaxlike demo
     jaxlike ir FILE.py:FUNC --arg 'f64[5]' [--arg 'f32[3,4]' ...] [--transform grad|jacfwd|jacrev|hessian|vmap]
-               [--stage traced|optimised|llvm|asm] [--dot OUT.dot]
+               [--stage traced|optimised|llvm|asm] [--svg OUT.svg] [--dot OUT.dot]
     jaxlike table
 """
 
@@ -67,6 +67,8 @@ def cmd_ir(args):
     fn = load_function(args.target)
     if not args.arg:
         raise UsageError("give one --arg per argument of the function, e.g. --arg 'f64[5]'")
+    if args.svg and not args.svg.lower().endswith(".svg"):
+        raise UsageError(f"--svg writes SVG: give a file name ending in .svg, not {args.svg!r}")
     examples = [np.zeros(shape, dtype) for shape, dtype in map(parse_spec, args.arg)]
     fn = apply_transform(fn, args.transform)
     if args.stage == "traced":
@@ -80,6 +82,16 @@ def cmd_ir(args):
         else:
             compiled = lowered.compile()
             text = compiled.llvm_ir() if args.stage == "llvm" else compiled.asm()
+    if args.svg:
+        from .ir.drawing import save
+        name = args.target.rsplit(":", 1)[1]
+        title = name if args.transform == "none" else f"{args.transform}({name})"
+        shown = "traced" if args.stage == "traced" else "optimised"
+        try:
+            save(graph, args.svg, title=f"{title}, {shown}")
+        except ValueError as e:  # not an .svg path, or a graph too large to draw
+            raise UsageError(str(e)) from None
+        print(f"wrote {args.svg} (open it in a web browser)", file=sys.stderr)
     if args.dot:
         from .ir.graphs import to_dot
         Path(args.dot).write_text(to_dot(graph))
@@ -98,6 +110,8 @@ def main(argv=None):
     ir_cmd.add_argument("--arg", action="append", default=[], help="an argument's type, e.g. 'f64[5]'")
     ir_cmd.add_argument("--transform", choices=TRANSFORMS, default="none")
     ir_cmd.add_argument("--stage", choices=STAGES, default="traced")
+    ir_cmd.add_argument("--svg", help="also draw the graph as a picture (SVG) in this file; the llvm and asm "
+                        "stages draw the optimised graph they are compiled from")
     ir_cmd.add_argument("--dot", help="also write the graph as Graphviz DOT to this file")
     sub.add_parser("table", help="print the primitive × rule matrix")
     args = parser.parse_args(argv)
