@@ -14,9 +14,11 @@ the outer transform traces through it.
 
 import functools
 import inspect
+import logging
 import os
 import sys
 import threading
+import time
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from .ir.builder import Tracer, current_trace, trace_graph
 from .ir.core import AVal
 
 __all__ = ["jit"]
+
+# Progress and stage timings at level INFO: logging.basicConfig(level=logging.INFO) shows them.
+log = logging.getLogger("jaxlike")
 
 
 def _simplify(graph):
@@ -124,7 +129,11 @@ class Lowered:
     def compile(self):
         from .codegen import compile_graph
         text = str(self.graph)
+        log.info("jit(%s): compiling %d equations (lower to LLVM IR, LLVM optimise, machine code)",
+                 self.name, len(self.graph.eqns))
+        start = time.perf_counter()
         compiled = compile_graph(self.graph, text)
+        log.info("jit(%s): compiled in %.1f ms", self.name, 1e3 * (time.perf_counter() - start))
         stages = _dump_stages()
         if "llvm" in stages:
             _dump("llvm", self.name, compiled.llvm_ir)
@@ -274,13 +283,20 @@ class _JitState:
             return out_leaves
 
         self.traces += 1
+        log.info("jit(%s): tracing for %s", self.name, ", ".join(map(str, sig.avals)) or "no arrays")
+        start = time.perf_counter()
         graph, captured = trace_graph(flat_fun, list(sig.avals), name=f"jit({self.name})")
+        log.info("jit(%s): traced %d equations in %.1f ms", self.name, len(graph.eqns),
+                 1e3 * (time.perf_counter() - start))
         if captured:
             raise InternalCompilerError("a jit trace captured values of an enclosing trace")
         stages = _dump_stages()
         if "ir" in stages:
             _dump("ir", self.name, graph)
+        start = time.perf_counter()
         graph = _simplify(graph)
+        log.info("jit(%s): simplified to %d equations in %.1f ms", self.name, len(graph.eqns),
+                 1e3 * (time.perf_counter() - start))
         if "opt" in stages:
             _dump("opt", self.name, graph)
         return Lowered(self, graph, out_tree_box[0], sig, paths, self.name)
