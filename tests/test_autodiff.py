@@ -398,3 +398,23 @@ def test_tracing_state_clean_after_errors():
             fn()
         assert state.stack == [] and state.no_grad == 0
     close(grad(f)(np.array(X0)), df(X0))  # and everything still works
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/autodiff.md shows what its code prints
+
+
+def test_autodiff_page_shows_what_its_code_prints(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "autodiff.md").read_text()
+    code = re.findall(r"^```python\n(.*?)^```", page, re.S | re.M)
+    shown = re.findall(r"^```text\n(.*?)^```", page, re.S | re.M)
+    script = tmp_path / "autodiff_blocks.py"
+    script.write_text("\n\n".join(code))
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout == "".join(shown)
