@@ -221,6 +221,43 @@ def test_rule_closing_over_the_same_traced_value_as_its_function():
     allclose(jaxlike.vmap(jaxlike.grad(loss, argnums=1), (None, 0))(w, X), [6.0] * 3)
 
 
+def test_closures_through_batching_and_jit():
+    def loss_jvp(w, xs):
+        @custom_jvp
+        def f(x):
+            return jnp.sin(x) * w
+
+        f.defjvp(lambda p, t: (f(p[0]), 3.0 * t[0] * w))
+        return jnp.sum(jaxlike.vmap(f)(xs))
+
+    def loss_vjp(w, xs):
+        @custom_vjp
+        def f(x):
+            return jnp.sin(x) * w
+
+        f.defvjp(lambda x: (f(x), jnp.cos(x)), lambda cos_x, g: (5.0 * cos_x * g * w,))
+        return jnp.sum(jaxlike.vmap(f)(xs))
+
+    w = np.array(2.0)
+    gw, gx = jaxlike.grad(loss_jvp, argnums=(0, 1))(w, X)  # grad of vmap: the batched rule gets w
+    allclose(gw, np.sin(X).sum())
+    allclose(gx, [6.0] * 3)
+    gw, gx = jaxlike.grad(loss_vjp, argnums=(0, 1))(w, X)
+    allclose(gw, np.sin(X).sum())
+    allclose(gx, 5 * np.cos(X) * w)
+    gw, gx = jaxlike.jit(jaxlike.grad(loss_vjp, argnums=(0, 1)))(w, X)
+    allclose(gx, 5 * np.cos(X) * w)
+    allclose(jaxlike.jit(lambda w, x: jaxlike.grad(loss_jvp, argnums=1)(w, x))(w, X), [6.0] * 3)
+
+
+def test_batching_along_other_axes():
+    xs = np.arange(6.0).reshape(2, 3) / 5
+    allclose(jaxlike.vmap(jaxlike.grad(lambda x: sin2(x).sum()), in_dims=1)(xs), 2 * np.cos(xs).T)
+    allclose(jaxlike.grad(lambda x: jaxlike.vmap(sin2, in_dims=1, out_dims=1)(x).sum())(xs), 2 * np.cos(xs))
+    allclose(jaxlike.grad(lambda x: jaxlike.vmap(siny, in_dims=(1, None))(x, 2.0).sum())(xs), 6 * np.cos(xs))
+    check_vmap(siny, (xs, np.array(2.0)), (1, None))
+
+
 def test_rule_closing_over_a_value_its_function_does_not_use_raises_with_hint():
     def loss(v, x):
         @custom_jvp

@@ -24,7 +24,7 @@ custom_lin); transpose of custom_lin calls bwd; batching batches ``call`` and wr
 ``inline_custom(graph)`` replaces every custom call by its primal graph: a backend never sees them.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class Rule:
         trace = current_trace()
         before = len(trace.captured) if trace is not None else 0
         try:
-            with _standing_for(self.closure, consts):
+            with _standing_for(self.closure, consts) if self.closure else nullcontext():
                 result = self.run(*lists, consts=consts)
         except UnexpectedTracerError as e:
             raise UnexpectedTracerError(f"{e}\nThis happened in the custom rule {self.__qualname__}: a "
