@@ -418,3 +418,74 @@ def test_autodiff_page_shows_what_its_code_prints(tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout == "".join(shown)
+
+
+# --------------------------------------------------------------------------------------------------
+# jaxlike.testing catches wrong derivatives, batching and compilation, and says where
+
+
+def _with_rule(rule):
+    fn = custom_jvp(lambda x, y: jnp.sin(x) * y)
+    fn.defjvp(rule)
+    return fn
+
+
+def test_check_jvp_and_check_vjp_name_the_wrong_argument():
+    from jaxlike.testing import check_jvp, check_vjp
+    xs = (np.array([0.3, 0.5]), np.array([1.5, -2.0]))
+    right = _with_rule(lambda p, t: (jnp.sin(p[0]) * p[1], jnp.cos(p[0]) * p[1] * t[0] + jnp.sin(p[0]) * t[1]))
+    check_jvp(right, xs)
+    check_vjp(right, xs)
+    wrong_y = _with_rule(lambda p, t: (jnp.sin(p[0]) * p[1],
+                                       jnp.cos(p[0]) * p[1] * t[0] + 1.1 * jnp.sin(p[0]) * t[1]))
+    with pytest.raises(AssertionError, match=r"check_jvp failed for .*: max abs error .*, max rel error .* "
+                                             r"\(atol=1e-06, rtol=1e-06\) at output, from the tangent of "
+                                             r"args\[1\] \(central differences"):
+        check_jvp(wrong_y, xs)
+    with pytest.raises(AssertionError, match=r"check_vjp failed .* by central differences but .* by vjp; the "
+                                             r"cotangent of args\[1\] is wrong"):
+        check_vjp(wrong_y, xs)
+
+
+def test_check_grads_finds_a_wrong_second_derivative():
+    from jaxlike.testing import check_grads
+    # right first derivative, but the rule's tangent is cut from differentiation: d² is 0, not -sin
+    flat = custom_jvp(lambda x: jnp.sin(x))
+    flat.defjvp(lambda p, t: (jnp.sin(p[0]), stop_gradient(jnp.cos(p[0])) * t[0]))
+    x = (np.array([0.3, 0.5]),)
+    check_grads(flat, x, order=1)
+    with pytest.raises(AssertionError, match=r"check_grads \(JVP of JVP\) failed for jvp\("):
+        check_grads(flat, x, order=2, modes="fwd")
+    with pytest.raises(AssertionError, match=r"check_grads \(VJP of VJP\) failed for vjp\("):
+        check_grads(flat, x, order=2, modes="rev")
+
+
+def test_check_grads_tolerances_follow_the_dtype():
+    from jaxlike.testing import check_grads
+    wrong = custom_jvp(lambda x: jnp.sin(x))
+    wrong.defjvp(lambda p, t: (jnp.sin(p[0]), 1.001 * jnp.cos(p[0]) * t[0]))  # 0.1% off
+    check_grads(wrong, (np.array([0.3, 0.5], np.float32),), order=1)  # within float32's 2e-2
+    with pytest.raises(AssertionError, match=r"atol=1e-06, rtol=1e-06"):
+        check_grads(wrong, (np.array([0.3, 0.5]),), order=1)
+    check_grads(wrong, (np.array([0.3, 0.5]),), order=1, rtol=1e-2, atol=1e-2)
+    with pytest.raises(ValueError, match="modes must be 'fwd' and/or 'rev'"):
+        check_grads(jnp.sin, (np.ones(2),), modes=("backward",))
+
+
+def test_check_vmap_and_check_jit_catch_disagreement():
+    from jaxlike.testing import check_jit, check_vmap
+    calls = [0]
+
+    def stateful(x):  # a Python side effect: called once by vmap and jit, once per element by a loop
+        calls[0] += 1
+        return x * float(calls[0])
+
+    check_vmap(jnp.sin, (np.ones((4, 3)), ), in_dims=0)
+    check_vmap(lambda x, y: x * y, (np.ones((3, 2)), np.arange(3.0)), in_dims=(1, None))
+    with pytest.raises(AssertionError, match=r"check_vmap failed for .*stateful: max abs error .* against a "
+                                             r"loop over 4 elements"):
+        check_vmap(stateful, (np.ones((4, 3)),))
+    check_jit(jnp.sin, (np.ones(3),))
+    with pytest.raises(AssertionError, match=r"check_jit failed for .*stateful: .*\(compiled against "
+                                             r"interpreted\)"):
+        check_jit(stateful, (np.ones(3),))
