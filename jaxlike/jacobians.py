@@ -83,7 +83,6 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             traced = trace_fn(frame.enter(func), args, kwargs, name="jacfwd", has_aux=has_aux)
         g = traced.graph
         _float_outputs("jacfwd", g, traced.out_tree)
-        n_leaves = len(traced.leaves)
         index_pos = frame.position if frame.index is not None else None
         extra = [] if index_pos is None else [np.zeros((), dtypes.uint32)]
         diff = diff_leaves + [False] * (len(extra) + len(traced.captured))

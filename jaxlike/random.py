@@ -359,7 +359,8 @@ class BatchFrame:
     def batch_index(self):
         if self.index is None:
             self.position = len(self.trace.inputs)
-            value = None if self.index_value is None else np.asarray(self.index_value, _U32)
+            carries_values = self.trace.with_values and self.index_value is not None
+            value = np.asarray(self.index_value, _U32) if carries_values else None
             self.index = self.trace.new_input(AVal((), _U32), value)
         return self.index
 
