@@ -176,13 +176,18 @@ def _concat(parts):
     return parts[0] if len(parts) == 1 else concatenate(parts, 0)
 
 
-def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
     """The Jacobian by reverse mode: one vjp per output element, batched (torch.func.jacrev).
 
     chunk_size=k pulls back k rows of the identity at a time, bounding the memory of the batched vjp;
     chunk_size=1 is a plain loop over rows (no batching rules needed); None does all rows at once.
+    ``_preallocate_and_copy`` is torch's switch between concatenating the chunks and copying them into a
+    preallocated result; it is accepted and changes nothing, because the scan that runs the chunks already
+    writes each one into its preallocated output.
     """
     check_chunk_size(chunk_size, "jacrev")
+    if not isinstance(_preallocate_and_copy, bool):
+        raise TypeError(f"jacrev: _preallocate_and_copy must be a bool, got {_preallocate_and_copy!r}")
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):

@@ -104,9 +104,11 @@ def test_jacfwd_accepts_the_randomness_flag(randomness, randn):
 
 
 @pytest.mark.parametrize("chunk_size", [None, 1, 2, 5, 64])
-def test_jacrev_chunk_size(chunk_size, randn):
+@pytest.mark.parametrize("preallocate", [False, True])
+def test_jacrev_chunk_size(chunk_size, preallocate, randn):
     x = randn(5)
-    assert allclose(jacrev(jnp.sin, chunk_size=chunk_size)(x), np.diag(np.cos(x)))
+    jac = jacrev(jnp.sin, chunk_size=chunk_size, _preallocate_and_copy=preallocate)(x)
+    assert allclose(jac, np.diag(np.cos(x)))
 
 
 # --------------------------------------------------------------------------------------------------
