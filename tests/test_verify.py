@@ -190,11 +190,11 @@ def test_nested_graph_is_checked(call_prim):
     with pytest.raises(IRError) as info:
         verify(graph)
     assert str(info.value) == (
-        "equation 0 `c:f64[] = sin b`: output 0 is recorded as f64[] but the shape rule of sin gives f64[3]\n"
+        "equation 0 `d:f64[] = sin c`: output 0 is recorded as f64[] but the shape rule of sin gives f64[3]\n"
         "  in the graph param 'body' of equation 0 (test_verify_call)")
     outer = graph.eqns[0]
     outer.outputs[0].aval = S
-    with pytest.raises(IRError, match=r"^equation 0 `e:f64\[\] = test_verify_call\[body=\{\.\.\.\}\] a`: "):
+    with pytest.raises(IRError, match=r"^equation 0 `b:f64\[\] = test_verify_call\[body=\{\.\.\.\}\] a`: "):
         verify(graph)
 
 
