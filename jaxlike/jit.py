@@ -122,6 +122,7 @@ class Lowered:
         self.signature = signature
         self.paths = paths
         self.name = name
+        self.key_position = None  # index of the implicit random key input, if the function draws
 
     def as_text(self):
         return str(self.graph)
@@ -176,18 +177,27 @@ class Compiled:
                 f"the compiled function was compiled for arguments of structure "
                 f"{self.lowered.signature.treedef} but got {treedef}; pass arguments of the same pytree "
                 "structure, or call the jitted function, which compiles for each new structure")
-        outs = self._native(*leaves)
+        outs = self._native(*_with_key(leaves, self.lowered.key_position))
         outs = [outs] if len(self.compiled.out_avals) == 1 else list(outs)
         return self.out_tree.unflatten(outs)
 
 
-class _Entry:
-    __slots__ = ("compiled", "out_tree", "fast")
+def _with_key(arrays, position):
+    """The call's arguments with a fresh key from the global random state where the graph reads one."""
+    if position is None:
+        return arrays
+    from .random import next_key
+    return [*arrays[:position], np.asarray(next_key()), *arrays[position:]]
 
-    def __init__(self, compiled, out_tree, fast):
+
+class _Entry:
+    __slots__ = ("compiled", "out_tree", "fast", "key_position")
+
+    def __init__(self, compiled, out_tree, fast, key_position=None):
         self.compiled = compiled
         self.out_tree = out_tree
         self.fast = fast
+        self.key_position = key_position
 
 
 class _JitState:
@@ -268,7 +278,7 @@ class _JitState:
             entry = self.compile(sig, len(args), paths)
         if entry.fast is not None:
             self.fast = entry.fast
-        outs = entry.compiled.run(arrays)
+        outs = entry.compiled.run(_with_key(arrays, entry.key_position))
         return entry.out_tree.unflatten(outs)
 
     def lower(self, sig, nargs, paths):
@@ -285,7 +295,11 @@ class _JitState:
         self.traces += 1
         log.info("jit(%s): tracing for %s", self.name, ", ".join(map(str, sig.avals)) or "no arrays")
         start = time.perf_counter()
-        graph, captured = trace_graph(flat_fun, list(sig.avals), name=f"jit({self.name})")
+        from .random import key_input_scope
+        with key_input_scope() as keys:  # implicit random draws read a key input, fresh on every call
+            graph, captured = trace_graph(flat_fun, list(sig.avals), name=f"jit({self.name})")
+        if keys.used:
+            paths = paths[:keys.position] + ["(the implicit random key)"] + paths[keys.position:]
         log.info("jit(%s): traced %d equations in %.1f ms", self.name, len(graph.eqns),
                  1e3 * (time.perf_counter() - start))
         if captured:
@@ -299,14 +313,17 @@ class _JitState:
                  1e3 * (time.perf_counter() - start))
         if "opt" in stages:
             _dump("opt", self.name, graph)
-        return Lowered(self, graph, out_tree_box[0], sig, paths, self.name)
+        lowered = Lowered(self, graph, out_tree_box[0], sig, paths, self.name)
+        lowered.key_position = keys.position if keys.used else None
+        return lowered
 
     def compile(self, sig, nargs, paths):
         with self.lock:
             entry = self.cache.get(sig)
             if entry is not None:
                 return entry
-            compiled = self.lower(sig, nargs, paths).compile()
+            lowered = self.lower(sig, nargs, paths)
+            compiled = lowered.compile()
             self.compiles += 1
             fast = None
             n_out = len(compiled.compiled.out_avals)
@@ -314,9 +331,9 @@ class _JitState:
             flat_out = out_tree.is_leaf or (out_tree.kind is tuple and n_out > 1 and all(
                 c.is_leaf for c in out_tree.children))
             flat_in = (not sig.statics and sig.treedef == tree.structure((tuple([0] * nargs), {})))
-            if flat_out and flat_in:
+            if flat_out and flat_in and lowered.key_position is None:
                 fast = compiled.compiled.native(self._fast_fallback, self.name)
-            entry = _Entry(compiled.compiled, out_tree, fast)
+            entry = _Entry(compiled.compiled, out_tree, fast, lowered.key_position)
             self.cache[sig] = entry
             return entry
 

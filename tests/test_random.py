@@ -242,7 +242,11 @@ def test_key_input_scope_makes_the_implicit_key_a_graph_input():
 
 def test_the_state_advances_per_call_of_a_compiled_function():
     f = jaxlike.jit(lambda x: x + jr.normal(()))
+    jr.seed(7)
     a, b = f(np.float64(0.0)), f(np.float64(0.0))
-    if a == b:
-        pytest.xfail("jit does not read the implicit key at call time yet (jaxlike.random.key_input_scope)")
     assert a != b
+    assert f.trace_count() == 1  # the key is an input read at call time, not a constant baked in
+    jr.seed(7)
+    assert f(np.float64(0.0)) == a  # and it comes from the global seeded state
+    compiled = f.lower(np.float64(0.0)).compile()
+    assert compiled(np.float64(0.0)) != compiled(np.float64(0.0))
