@@ -205,9 +205,8 @@ def emit(trace, prim, args, params):
     if trace.with_values:
         arg_values = [value_of(a) for a in args]
         if all(v is not None for v in arg_values):
-            result = prim.impl(*[np.asarray(v) for v in arg_values], **params)
+            result = _run_impl(prim, [np.asarray(v) for v in arg_values], params, out_avals)
             values = result if prim.multiple_results else [result]
-            values = [np.asarray(v, dtype=a.dtype) for v, a in zip(values, outs_avals, strict=True)]
     outs = [Tracer(trace, v, val) for v, val in zip(out_vars, values)]
     return outs if prim.multiple_results else outs[0]
 
@@ -224,10 +223,31 @@ def _plain(value):
 def _eager(prim, args, params):
     arrays = [np.asarray(a) for a in args]
     out_avals = prim.shape_rule(*[AVal(a.shape, a.dtype) for a in arrays], **params)
+    return _run_impl(prim, arrays, params, out_avals)
+
+
+class PrimitiveImplError(AssertionError):
+    """Internal error: a primitive's impl disagrees with its own shape rule."""
+
+
+def _run_impl(prim, arrays, params, out_avals):
+    """prim.impl on NumPy arrays, each result checked against the shape rule (NumPy scalars become 0-d
+    arrays); a result of another dtype or shape is a bug of the primitive, never silently cast."""
     result = prim.impl(*arrays, **params)
-    if prim.multiple_results:
-        return [np.asarray(r, dtype=a.dtype) for r, a in zip(result, out_avals, strict=True)]
-    return np.asarray(result, dtype=out_avals.dtype)
+    if not prim.multiple_results:
+        return _checked(prim, np.asarray(result), out_avals)
+    if len(result) != len(out_avals):
+        raise PrimitiveImplError(f"internal error: the impl of {prim.name} returned {len(result)} results, "
+                                 f"its shape rule says {len(out_avals)}")
+    return [_checked(prim, np.asarray(r), a) for r, a in zip(result, out_avals, strict=True)]
+
+
+def _checked(prim, value, aval):
+    if value.dtype != aval.dtype or value.shape != aval.shape:
+        raise PrimitiveImplError(
+            f"internal error: the impl of {prim.name} returned dtype {value.dtype}, shape {value.shape} "
+            f"where its shape rule says dtype {aval.dtype}, shape {aval.shape}")
+    return value
 
 
 class Tracer:

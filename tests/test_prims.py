@@ -22,6 +22,7 @@ import jaxlike
 from jaxlike.api import vjp_graphs
 from jaxlike.ir import PRIMITIVES, eval_graph, trace_graph
 from jaxlike.ir.batching import batch_graph
+from jaxlike.ir.builder import PrimitiveImplError
 from jaxlike.ir.core import AVal, Graph, subgraphs
 from jaxlike.ir.jvp import jvp_graph
 from jaxlike.ir.parse import parse_graph
@@ -293,6 +294,20 @@ def test_custom_lin_has_no_forward_evaluation(case):
 def test_unbounded_while_refuses_reverse_mode(case):
     with pytest.raises(ValueError, match="max_steps"):
         jaxlike.vjp(function_of(case), *case.make_args())
+
+
+@pytest.mark.parametrize("wrong", ["dtype", "shape"])
+def test_an_impl_that_disagrees_with_its_shape_rule_is_an_internal_error(monkeypatch, wrong):
+    sin = PRIMITIVES["sin"]
+    bad = (lambda x: np.sin(x).astype(np.float64)) if wrong == "dtype" else (lambda x: np.sin(x)[:1])
+    monkeypatch.setattr(sin, "impl", bad)
+    x = np.ones(3, np.float32)
+    with pytest.raises(PrimitiveImplError, match=r"impl of sin returned .* shape rule says"):
+        sin.bind(x)  # eager: never cast silently to the shape rule's dtype
+    with pytest.raises(PrimitiveImplError, match="impl of sin"):
+        jaxlike.grad(lambda v: sin.bind(v).sum())(x)  # a trace carrying values
+    monkeypatch.setattr(sin, "impl", lambda x: np.float32(np.sin(x.sum())))
+    assert sin.bind(np.float32(1.0)).shape == ()  # a NumPy scalar is a 0-d array: fine
 
 
 def test_scatter_last_update_wins():
