@@ -25,7 +25,6 @@ import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .core import Var
 from .graphs import PALETTE, family_colour, to_dot, to_networkx
 from .verify import _short_param
 
@@ -37,7 +36,7 @@ CHAR_WIDTH = 6.7  # a monospace advance at FONT_SIZE (0.6 em), with a little sla
 BOX_HEIGHT = 34
 ROW_GAP = 34
 NODE_GAP = 18
-WIRE_GAP = 6
+WIRE_GAP = 12
 MARGIN = 16
 MAX_TEXT = 44
 SWEEPS = 12
@@ -317,47 +316,36 @@ def layout(graph, title=None, max_eqns=MAX_EQNS):
         box.row = row[node]
         box.x = centre[node] - box.width / 2 - left + MARGIN
         box.y = top + row[node] * (BOX_HEIGHT + ROW_GAP)
-    ports = _ports(graph)
     edges = []
     for (src, dst), chain in paths.items():
-        a, b = boxes[src], boxes[dst]
+        a = boxes[src]
         points = [(a.x + a.width / 2, a.y + a.height)]
         for point in chain[1:-1]:
             x = centre[point] - left + MARGIN
             y = top + point[2] * (BOX_HEIGHT + ROW_GAP)
             points += [(x, y), (x, y + BOX_HEIGHT)]
-        rank, count = ports.get((src, dst), (0, 1))
-        entry = 0.5 if count == 1 else 0.25 + 0.5 * rank / (count - 1)  # operands left to right
-        points.append((b.x + b.width * entry, b.y))
         data = g.edges[src, dst]
         edges.append((src, dst, data["vars"], data["aval"], points))
+    _enter(edges, boxes)
     legend_width = MARGIN + sum(len(f) * CHAR_WIDTH + 34 for f in families + ["input", "const", "output"])
     width_px = max(max((b.x + b.width for b in boxes.values()), default=0.0) + MARGIN, legend_width,
-                   len(heading) * (CHAR_WIDTH + 0.8) + 2 * MARGIN)
+                   len(heading) * 0.62 * (FONT_SIZE + 2) + 2 * MARGIN)
     height_px = max((b.y + b.height for b in boxes.values()), default=top) + MARGIN
     return Layout(list(boxes.values()), edges, width_px, height_px, heading, families)
 
 
-def _ports(graph):
-    """(source node, equation node) -> (rank, count): the operands of an equation enter its box from
-    left to right in the order of its inputs (a source used twice enters where it is first used)."""
-    producer = {}
-    for i, var in enumerate(graph.consts):
-        producer[var] = f"const{i}"
-    for i, var in enumerate(graph.inputs):
-        producer[var] = f"in{i}"
-    ports = {}
-    for i, eqn in enumerate(graph.eqns):
-        sources = {}
-        for atom in eqn.inputs:
-            src = producer.get(atom) if isinstance(atom, Var) else None
-            if src is not None:
-                sources.setdefault(src, None)
-        for rank, src in enumerate(sources):
-            ports[(src, f"eqn{i}")] = (rank, len(sources))
-        for var in eqn.outputs:
-            producer[var] = f"eqn{i}"
-    return ports
+def _enter(edges, boxes):
+    """End each edge on the top of its target box: the edges entering one box are spread over the middle
+    half of its top, in the order they come from, so they do not cross at the box."""
+    incoming = {}
+    for edge in edges:
+        incoming.setdefault(edge[1], []).append(edge)
+    for dst, group in incoming.items():
+        box = boxes[dst]
+        group.sort(key=lambda e: (e[4][-1][0], e[0]))  # the x each comes from, then the source's name
+        for rank, (_, _, _, _, points) in enumerate(group):
+            share = 0.5 if len(group) == 1 else 0.25 + 0.5 * rank / (len(group) - 1)
+            points.append((box.x + box.width * share, box.y))
 
 
 def _f(v):

@@ -1,6 +1,6 @@
 """The jaxlike command line.
 
-    jaxlike demo
+    jaxlike demo [--svg OUT.svg]
     jaxlike ir FILE.py:FUNC --arg 'f64[5]' [--arg 'f32[3,4]' ...] [--transform grad|jacfwd|jacrev|hessian|vmap]
                [--stage traced|optimised|llvm|asm] [--svg OUT.svg] [--dot OUT.dot]
     jaxlike table
@@ -104,7 +104,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="jaxlike", description="Trace, differentiate and compile "
                                      "NumPy-style Python functions.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="trace, print the IR at each stage, compile, and run Newton's method")
+    demo_cmd = sub.add_parser("demo", help="trace, print the IR at each stage, compile, and run Newton's method")
+    demo_cmd.add_argument("--svg", help="also draw the compiled Hessian's graph in this SVG file")
     ir_cmd = sub.add_parser("ir", help="print what a function of yours becomes")
     ir_cmd.add_argument("target", help="FILE.py:FUNCTION")
     ir_cmd.add_argument("--arg", action="append", default=[], help="an argument's type, e.g. 'f64[5]'")
@@ -118,7 +119,9 @@ def main(argv=None):
     try:
         if args.command == "demo":
             from .demo import main as demo
-            demo()
+            if args.svg and not args.svg.lower().endswith(".svg"):
+                raise UsageError(f"--svg writes SVG: give a file name ending in .svg, not {args.svg!r}")
+            demo(svg=args.svg)
             return 0
         if args.command == "table":
             from .ir.table import main as table
