@@ -14,6 +14,7 @@ Outputs are handled as lists throughout, so primitives with several results run 
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -308,6 +309,30 @@ def test_an_impl_that_disagrees_with_its_shape_rule_is_an_internal_error(monkeyp
         jaxlike.grad(lambda v: sin.bind(v).sum())(x)  # a trace carrying values
     monkeypatch.setattr(sin, "impl", lambda x: np.float32(np.sin(x.sum())))
     assert sin.bind(np.float32(1.0)).shape == ()  # a NumPy scalar is a 0-d array: fine
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32], ids=lambda d: np.dtype(d).name)
+def test_integer_div_is_exact_and_agrees_with_the_compiled_code(dtype):
+    """Truncation toward zero in integers, silently: x / 0 is 0 and INT_MIN / -1 wraps to INT_MIN, eager
+    and compiled alike (no float64 round trip, so no warning and no rounding of large int64)."""
+    info = np.iinfo(dtype)
+    x = np.array([7, -7, 0, info.min, info.min, info.max, -9, 2 ** 31 - 3, info.max - 2], np.int64)
+    y = np.array([0, 2, 0, -1, 0, -1, 2, -4, 3], np.int64)
+    if dtype == np.int64:
+        x[-1] = 2 ** 62 + 1  # beyond float64's integers
+    x, y = x.astype(dtype), y.astype(dtype)
+    div = PRIMITIVES["div"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eager = div.bind(x, y)
+        compiled = jaxlike.jit(lambda a, b: div.bind(a, b))(x, y)
+    def c_div(a, b):  # in Python integers, then wrapped to the dtype's range
+        q = 0 if b == 0 else (abs(a) // abs(b)) * (1 if (a < 0) == (b < 0) else -1)
+        return (q - info.min) % 2 ** info.bits + info.min
+
+    want = np.array([c_div(a, b) for a, b in zip(x.tolist(), y.tolist())], object).astype(dtype)
+    assert_same(eager, want)
+    assert_same(compiled, want)
 
 
 def test_scatter_last_update_wins():

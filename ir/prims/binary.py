@@ -61,11 +61,13 @@ def _div_impl(x, y):
     if x.dtype.kind == "f":
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.true_divide(x, y)
-    # integer division truncates toward zero (C semantics); division by zero gives 0, never a trap
-    safe = np.where(y == 0, 1, y)
-    q = np.trunc(np.true_divide(x, safe)).astype(x.dtype) if x.size else np.zeros(
-        np.broadcast_shapes(x.shape, y.shape), x.dtype)
-    return np.where(y == 0, 0, q).astype(x.dtype)
+    # Integer division truncates toward zero (C semantics), exactly, in integers. As in the compiled
+    # code, division by zero gives 0 and INT_MIN / -1 wraps to INT_MIN (x / -1 is -x): never a trap.
+    minus_one = y == -1 if x.dtype.kind == "i" else np.zeros(y.shape, bool)
+    safe = np.where((y == 0) | minus_one, np.ones((), x.dtype), y)
+    exact = x - np.fmod(x, safe)  # the remainder has the sign of x, so this never overflows
+    q = np.where(minus_one, np.negative(x), exact // safe)
+    return np.where(y == 0, np.zeros((), x.dtype), q)
 
 
 div_p, div = binary("div", _div_impl)
