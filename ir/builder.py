@@ -446,7 +446,12 @@ def full(shape, fill, dtype):
 
 
 def reduce_sum(x, axes):
-    axes = tuple(sorted(a % aval_of(x).ndim for a in axes))
+    shape = aval_of(x).shape
+    for a in axes:
+        if not -len(shape) <= a < len(shape):
+            raise ValueError(f"reduce_sum: axis {a} is out of bounds for an array of shape {shape} "
+                             f"(axes are in [{-len(shape)}, {len(shape)}))")
+    axes = tuple(sorted(a % len(shape) for a in axes))
     if not axes:
         return x
     return _p("reduce_sum").bind(x, axes=axes)

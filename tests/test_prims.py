@@ -335,6 +335,15 @@ def test_integer_div_is_exact_and_agrees_with_the_compiled_code(dtype):
     assert_same(compiled, want)
 
 
+def test_reduce_sum_helper_refuses_an_axis_out_of_range():
+    from jaxlike.ir.builder import reduce_sum
+    x = np.ones((2, 3))
+    assert_same(reduce_sum(x, (-1,)), [3.0, 3.0])
+    for axis in (2, -3):
+        with pytest.raises(ValueError, match=rf"axis {axis} is out of bounds .* shape \(2, 3\)"):
+            reduce_sum(x, (axis,))  # never wrapped around to another axis
+
+
 def test_scatter_last_update_wins():
     out = PRIMITIVES["scatter"].bind(np.zeros(4), np.array([[1], [2], [1], [1]]),
                                      np.array([1.0, 2.0, 3.0, 4.0]), axes=(0,))
