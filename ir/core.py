@@ -137,12 +137,15 @@ class Graph:
 
 
 def subgraphs(params):
-    """The nested Graphs among an equation's params, in param order (tuples are searched one level)."""
-    out = []
-    for key in sorted(params):
-        value = params[key]
-        if isinstance(value, Graph):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out.extend(v for v in value if isinstance(v, Graph))
-    return out
+    """The nested Graphs among an equation's params, in param order (tuples searched at any depth)."""
+    return [graph for key in sorted(params) for _, graph in nested_graphs(params[key])]
+
+
+def nested_graphs(value, path=""):
+    """(path, Graph) for the Graphs in one param value, tuples searched at any depth; a path is the
+    indexing that reaches the Graph (``"[1][0]"``)."""
+    if isinstance(value, Graph):
+        return [(path, value)]
+    if isinstance(value, tuple):
+        return [found for i, item in enumerate(value) for found in nested_graphs(item, f"{path}[{i}]")]
+    return []

@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 
 from . import printing
-from .core import Graph, Lit, Var
+from .core import Graph, Lit, Var, nested_graphs
 from .primitive import Primitive
 
 
@@ -127,8 +127,9 @@ def _verify_graph(graph, where, names, work):
             except TypeError:
                 fail(f"param {key!r} is a {type(value).__name__}, which is not hashable "
                      "(params are hashable: use a tuple)", index, eqn)
-            for path, sub in _nested_graphs(f"param {key!r}", value):
-                work.append((sub, f"\n  in the graph {path} of equation {index} ({prim.name}){where}"))
+            for path, sub in nested_graphs(value):
+                work.append((sub, f"\n  in the graph param {key!r}{path} of equation {index} "
+                                  f"({prim.name}){where}"))
         for aval, (i, var) in _check_shape(prim, eqn, fail, index):
             if not isinstance(var, Var):
                 fail(f"output {i} is {var!r}, not a Var", index, eqn)
@@ -191,18 +192,6 @@ def _check_shape(prim, eqn, fail, index):
         fail(f"{len(eqn.outputs)} output(s) are recorded but the shape rule of {prim.name} gives "
              f"{len(avals)}", index, eqn)
     return zip(avals, enumerate(eqn.outputs))
-
-
-def _nested_graphs(path, value):
-    """(path, Graph) for the Graphs in one param, tuples searched at any depth."""
-    if isinstance(value, Graph):
-        return [(path, value)]
-    if isinstance(value, tuple):
-        found = []
-        for i, item in enumerate(value):
-            found.extend(_nested_graphs(f"{path}[{i}]", item))
-        return found
-    return []
 
 
 def _defined_later(graph, var, index):

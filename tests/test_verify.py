@@ -5,7 +5,7 @@ import pytest
 
 import jaxlike.ir as ir
 from jaxlike.ir import builder
-from jaxlike.ir.core import AVal, Eqn, Graph, Lit, Var
+from jaxlike.ir.core import AVal, Eqn, Graph, Lit, Var, nested_graphs, subgraphs
 from jaxlike.ir.prims import unary
 from jaxlike.ir.verify import IRError, verify
 
@@ -220,6 +220,13 @@ def test_nested_graph_in_a_tuple_two_levels_down(call_prim):
     with pytest.raises(IRError, match=r"mul takes 2 input\(s\), got 1\n  in the graph param 'extra'\[1\]\[0\] "
                                       r"of equation 0 \(test_verify_call\)$"):
         verify(outer)
+
+
+def test_subgraphs_searches_tuples_at_any_depth_as_verify_does():
+    a, b, c = (trace(lambda u: [u * 2.0], S) for _ in range(3))
+    params = {"body": a, "extra": ((b,), ((c,), 3)), "n": 2}
+    assert subgraphs(params) == [a, b, c]
+    assert nested_graphs(params["extra"]) == [("[0][0]", b), ("[1][0][0]", c)]
 
 
 def test_errors_deep_in_a_big_graph():
