@@ -47,14 +47,15 @@ def is_inexact(dtype):
 
 
 def weak_kind(value):
-    """'bool', 'int' or 'float' for a Python scalar (a weakly typed value), else None."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    return None
+    """'bool', 'int' or 'float' for a Python scalar (a weakly typed value), else None.
+
+    Only the exact Python types are weak: np.float64 subclasses float but is a NumPy scalar, strongly
+    typed (NumPy 2: float32 array + np.float64(1) is float64).
+    """
+    return _WEAK.get(type(value))
+
+
+_WEAK = {bool: "bool", int: "int", float: "float"}
 
 
 def result_type(*items):

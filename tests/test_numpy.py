@@ -231,6 +231,17 @@ def test_integer_to_negative_python_int_power_raises_like_numpy():
     np.testing.assert_array_equal(jnp.asarray(x.astype(np.float32)) ** -1, np.float32(1) / x)
 
 
+def test_numpy_scalars_are_strongly_typed_python_scalars_weak():
+    x = np.ones(3, np.float32)
+    assert dtypes.weak_kind(np.float64(1.0)) is None and dtypes.weak_kind(np.int64(1)) is None
+    assert dtypes.weak_kind(np.bool_(True)) is None and dtypes.weak_kind(True) == "bool"
+    for other in (np.float64(1.0), 1.0, np.int64(2), 2, np.float32(1.0), True):
+        want = (x + other).dtype  # NumPy 2: np.float64 subclasses float but is not weak
+        assert jnp.add(x, other).dtype == want, other
+        graph, _ = trace_graph(lambda a: [a + other], [AVal((3,), np.float32)])
+        assert graph.outputs[0].aval.dtype == want, other
+
+
 def test_linalg_namespace():
     import jaxlike.numpy.linalg as la
     assert la is jnp.linalg and la.norm is jnp.linalg.norm
