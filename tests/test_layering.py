@@ -81,3 +81,10 @@ def test_rule_matrix_without_llvmlite():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests")
     assert result.returncode == 0, result.stderr
+
+
+def test_import_jaxlike_gives_the_sparse_namespace():
+    code = "import jaxlike; print(jaxlike.sparse.jacobian.__name__, 'sparse' in jaxlike.__all__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["jacobian", "True"]
