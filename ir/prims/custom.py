@@ -21,7 +21,8 @@ primal graph.
 
 Rules, family by family: impl runs ``call``; jvp calls the rule (custom_vjp_call: calls fwd and emits
 custom_lin); transpose of custom_lin calls bwd; batching batches ``call`` and wraps each rule in a vmap.
-``inline_custom(graph)`` replaces every custom call by its primal graph: a backend never sees them.
+``inline_custom(graph)`` replaces every custom call by its primal graph, for a consumer past all transforms
+(the LLVM backend does the same by emitting ``call`` in place).
 """
 
 from contextlib import contextmanager, nullcontext
@@ -100,18 +101,24 @@ def _standing_for(tracers, values):
     """
     saved = [(t._trace, t._var, t.value) for t in tracers]
     try:
-        for t, v in zip(tracers, values, strict=True):
-            if not isinstance(v, Tracer):
-                trace = current_trace()
-                arr = np.asarray(v)
-                var = Var(aval_of(arr))
-                trace.consts[var] = arr
-                v = Tracer(trace, var, arr if trace.with_values else None)
-            t._trace, t._var, t.value = v._trace, v._var, v.value
+        new = [_fields(v) for v in values]  # all read before any is redirected (a value may be one of them)
+        for t, (trace, var, value) in zip(tracers, new, strict=True):
+            t._trace, t._var, t.value = trace, var, value
         yield
     finally:
         for t, (trace, var, value) in zip(tracers, saved):
             t._trace, t._var, t.value = trace, var, value
+
+
+def _fields(value):
+    """(trace, var, value) of a Tracer standing for value in the innermost open trace."""
+    if not isinstance(value, Tracer):
+        trace = current_trace()
+        arr = np.asarray(value)
+        var = Var(aval_of(arr))
+        trace.consts[var] = arr
+        value = Tracer(trace, var, arr if trace.with_values else None)
+    return value._trace, value._var, value.value
 
 
 # --------------------------------------------------------------------------------------------------
