@@ -108,9 +108,14 @@ def main(argv=None):
     demo_cmd.add_argument("--svg", help="also draw the compiled Hessian's graph in this SVG file")
     ir_cmd = sub.add_parser("ir", help="print what a function of yours becomes")
     ir_cmd.add_argument("target", help="FILE.py:FUNCTION")
-    ir_cmd.add_argument("--arg", action="append", default=[], help="an argument's type, e.g. 'f64[5]'")
-    ir_cmd.add_argument("--transform", choices=TRANSFORMS, default="none")
-    ir_cmd.add_argument("--stage", choices=STAGES, default="traced")
+    ir_cmd.add_argument("--arg", action="append", default=[],
+                        help="an argument's dtype and shape, e.g. 'f64[5]', 'f32[3,4]', 'f64[]'; one per argument")
+    ir_cmd.add_argument("--transform", choices=TRANSFORMS, default="none",
+                        help="differentiate with respect to the first argument (grad, jacfwd, jacrev, hessian), or "
+                        "map over the leading axis of every argument (vmap); default none")
+    ir_cmd.add_argument("--stage", choices=STAGES, default="traced",
+                        help="traced: the graph as traced (transforms simplify theirs); optimised: the graph jit "
+                        "compiles; llvm: the optimised LLVM module; asm: the machine code; default traced")
     ir_cmd.add_argument("--svg", help="also draw the graph as a picture (SVG) in this file; the llvm and asm "
                         "stages draw the optimised graph they are compiled from")
     ir_cmd.add_argument("--dot", help="also write the graph as Graphviz DOT to this file")
