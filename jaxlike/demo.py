@@ -105,7 +105,8 @@ def main(n=8, out=print, svg=None):
         "`jaxlike ir FILE.py:FUNC --arg 'f64[8]' --transform grad --stage llvm` prints them all)")
 
     _heading("5. Newton's method with the compiled gradient and Hessian")
-    out("   A NumPy loop; grad and hess are ordinary functions of arrays, compiled on their first call.")
+    out("   A NumPy loop; grad and hess are ordinary functions of arrays, compiled on their first call.\n"
+        "   Plain Newton from x = 0 overshoots up the valley's walls first, then converges quadratically.")
     x, norms = newton(grad_jit, hess_jit, x0)
     for i, nrm in enumerate(norms):
         out(f"   iteration {i:2d}   |grad| = {nrm:.3e}")
