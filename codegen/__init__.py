@@ -6,9 +6,9 @@ builtins whose argument checking happens in native code. See docs/compiling.md.
 
 from . import cache, engine
 from .lowering import LOWERINGS
-from .runtime import CompiledGraph, check_and_convert
+from .runtime import CompiledGraph, check_and_convert, check_out
 
-__all__ = ["compile_graph", "CompiledGraph", "LOWERINGS", "check_and_convert", "cache", "engine"]
+__all__ = ["compile_graph", "CompiledGraph", "LOWERINGS", "check_and_convert", "check_out", "cache", "engine"]
 
 
 def compile_graph(graph, text=None):

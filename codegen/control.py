@@ -16,8 +16,6 @@ function's entry block, so every call of the compiled function has its own.
 - ``custom_jvp_call`` / ``custom_vjp_call``: the primal ``call`` graph, emitted in place.
 """
 
-import itertools
-
 from llvmlite import ir
 
 from jaxlike.ir import dtypes
@@ -26,8 +24,6 @@ from . import emit
 from .emit import i8, i64, ptr
 
 STACK_SCRATCH = 1 << 18  # bytes of a region's workspace placed on the stack; more is heap-allocated
-_names = itertools.count()
-_keep_alive = []  # large constants of nested graphs, referenced by address from the machine code
 
 
 def _scratch(k, nbytes, cleanup):
@@ -57,7 +53,7 @@ def emit_region(k, graph, in_ptrs, out_ptrs, cleanup):
 
     plan = GraphPlan(graph)
     module = k.b.module
-    emitters = emit_groups(plan, module, f"r{next(_names)}")
+    emitters = emit_groups(plan, module, emit.fresh_name(module, "r"))
     ws = _scratch(k, plan.workspace_size, cleanup) if plan.workspace_size else None
     consts = {}
     b = k.b
@@ -70,7 +66,7 @@ def emit_region(k, graph, in_ptrs, out_ptrs, cleanup):
         if st.kind == "ws":
             return b.gep(ws, [emit.index(st.offset)], source_etype=i8, inbounds=True)
         if id(st) not in consts:
-            consts[id(st)] = _constant(module, b, st, f"r{next(_names)}", _keep_alive)
+            consts[id(st)] = _constant(module, b, st)
         return consts[id(st)]
 
     emit_calls(b, emitters, pointer_of)
@@ -147,7 +143,7 @@ def emit_while(k, eqn):
     for dst, src, n in zip(carry, scratch, sizes, strict=True):
         _memcpy(b, dst, src, n)
     b.store(b.add(b.load(steps, typ=i64), emit.index(1)), steps)
-    b.branch(head)
+    emit.no_unroll(b.branch(head))  # a runtime trip count: one body, never unrolled
     b.position_at_end(end)
     _free_all(k, cleanup)
 
@@ -168,7 +164,8 @@ def emit_scan(k, eqn):
         _memcpy(b, dst, src, n)
     if length:
         scratch = [_scratch(k, n, cleanup) for n in sizes]
-        with emit.for_range(b, length, name="scan") as i:
+        unroll = length <= emit.UNROLL_MAX_TRIPS
+        with emit.for_range(b, length, name="scan", unroll=unroll) as i:
             pos = b.sub(emit.index(length - 1), i) if reverse else i
             x_slices = [_slice(b, x, a, pos) for x, a in zip(xs, x_avals, strict=True)]
             y_slices = [_slice(b, y, a, pos) for y, a in zip(ys, y_avals, strict=True)]

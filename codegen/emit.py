@@ -74,12 +74,38 @@ def alloca_entry(b, typ, count=None, name=""):
         return b.alloca(typ, size=count, name=name)
 
 
+def fresh_name(module, prefix):
+    """``prefix0``, ``prefix1``, ... counted per module, so two compilations of a graph give the same IR."""
+    counters = module.__dict__.setdefault("_jaxlike_names", {})
+    n = counters.get(prefix, 0)
+    counters[prefix] = n + 1
+    return f"{prefix}{n}"
+
+
+class _LoopID(ir.values.MDValue):
+    """A loop's ``distinct !{self, properties...}`` node (``!llvm.loop`` metadata refers to itself)."""
+
+    def descr(self, buf):
+        ops = ", ".join([self.get_reference()] + [op.get_reference() for op in self.operands])
+        buf += (f"distinct !{{ {ops} }}", "\n")
+
+
+def no_unroll(branch):
+    """Mark the loop whose latch is ``branch`` as not to be unrolled: its code size stays that of one body."""
+    module = branch.parent.parent.module
+    prop = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    branch.set_metadata("llvm.loop", _LoopID(module, [prop], name=str(len(module.metadata))))
+
+
+UNROLL_MAX_TRIPS = 8  # control-flow loops with more iterations than this are never unrolled
+
+
 @contextmanager
-def for_range(b, count, name="i"):
+def for_range(b, count, name="i", unroll=True):
     """``for i in range(count)`` with a static positive ``count``; yields the induction variable (i64).
 
     Emitted as a bottom-tested loop, the shape LLVM's loop passes like best. A zero-trip loop is the
-    caller's business: callers skip the body statically.
+    caller's business: callers skip the body statically. ``unroll=False`` forbids LLVM to unroll it.
     """
     pre = b.block
     header = b.append_basic_block(f"{name}.body")
@@ -91,7 +117,9 @@ def for_range(b, count, name="i"):
     yield iv
     nxt = b.add(iv, index(1), name=f"{name}.next", flags=("nuw", "nsw"))
     iv.add_incoming(nxt, b.block)
-    b.cbranch(b.icmp_signed("<", nxt, index(count)), header, after)
+    latch = b.cbranch(b.icmp_signed("<", nxt, index(count)), header, after)
+    if not unroll:
+        no_unroll(latch)
     b.position_at_end(after)
 
 

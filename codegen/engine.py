@@ -12,6 +12,7 @@ native entry points (see runtime.py). Nothing is looked up by the dynamic linker
 import ctypes
 import ctypes.util
 import os
+import sys
 import tempfile
 import threading
 
@@ -58,6 +59,7 @@ PYTHON_FUNCTIONS = ("PyTuple_New", "PyTuple_SetItem", "PyObject_Vectorcall", "Py
                     "PyErr_NoMemory", "PyMem_RawMalloc", "PyMem_RawFree")
 
 _registered = {}  # symbol name -> address
+OUT_KEYWORD = sys.intern("out")  # keyword names at call sites are interned: the entry compares pointers
 
 
 def _register(name, address):
@@ -88,6 +90,8 @@ def _register_python():
     entries = (ctypes.c_void_p * 200).from_address(table)
     _register("jaxlike_PyArray_New", entries[93])  # PyArray_New, index from __multiarray_api.h
     _register("jaxlike_PyArray_Type", id(np.ndarray))
+    _register("jaxlike_PyTuple_Type", id(tuple))
+    _register("jaxlike_str_out", id(OUT_KEYWORD))
     for dt in (np.bool_, np.int32, np.int64, np.uint32, np.float32, np.float64):
         _register(f"jaxlike_descr_{np.dtype(dt).name}", id(np.dtype(dt)))
 
@@ -111,6 +115,9 @@ class CompiledModule:
 
     def address(self, name):
         return self.engine.get_function_address(name)
+
+    def global_address(self, name):
+        return self.engine.get_global_value_address(name)
 
     def asm(self):
         if self._asm is None:

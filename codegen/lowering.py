@@ -105,10 +105,19 @@ def _libm_row(name):
     return Elementwise(lambda b, eqn, args: _libm(b, name, *args))
 
 
+def _vmath_row(name):
+    """exp / tanh as inlined polynomial kernels (vmath.py): loops calling them vectorise."""
+    def fn(b, eqn, args):
+        from . import vmath
+        return vmath.call(b, name, args[0])
+    return Elementwise(fn)
+
+
 def _logistic(b, eqn, args):
+    from . import vmath
     (x,) = args
     one = _fconst(x, 1.0)
-    return b.fdiv(one, b.fadd(one, _intrinsic(b, "exp", b.fneg(x))))
+    return b.fdiv(one, b.fadd(one, vmath.call(b, "exp", b.fneg(x))))
 
 
 def _abs(b, eqn, args):
@@ -468,9 +477,9 @@ LOWERINGS = {
     "neg": Elementwise(_neg),
     "sin": _intrinsic_row("sin"), "cos": _intrinsic_row("cos"), "tan": _libm_row("tan"),
     "asin": _libm_row("asin"), "acos": _libm_row("acos"), "atan": _libm_row("atan"),
-    "sinh": _libm_row("sinh"), "cosh": _libm_row("cosh"), "tanh": _libm_row("tanh"),
+    "sinh": _libm_row("sinh"), "cosh": _libm_row("cosh"), "tanh": _vmath_row("tanh"),
     "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),
-    "exp": _intrinsic_row("exp"), "exp2": _intrinsic_row("exp2"), "expm1": _libm_row("expm1"),
+    "exp": _vmath_row("exp"), "exp2": _intrinsic_row("exp2"), "expm1": _libm_row("expm1"),
     "log": _intrinsic_row("log"), "log2": _intrinsic_row("log2"), "log10": _intrinsic_row("log10"),
     "log1p": _libm_row("log1p"),
     "sqrt": _intrinsic_row("sqrt"), "cbrt": _libm_row("cbrt"),

@@ -162,14 +162,18 @@ class Compiled:
     def asm(self):
         return self.compiled.asm()
 
-    def _fallback(self, *leaves):
-        from .codegen import check_and_convert
+    def _fallback(self, *leaves, out=None):
+        from .codegen import check_and_convert, check_out
         arrays = check_and_convert(leaves, self.compiled.in_avals, self.lowered.paths)
+        if out is not None:
+            self.compiled.run(arrays, check_out(out, self.compiled.out_avals))
+            return out
         outs = self.compiled.run(arrays)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def __call__(self, *args, **kwargs):
         state = self.lowered._state
+        out, kwargs = state.pop_out(kwargs)
         dyn_args, dyn_kwargs, _ = state.split_static(args, kwargs)
         leaves, treedef = tree.flatten((dyn_args, dyn_kwargs))
         if treedef != self.lowered.signature.treedef:
@@ -177,7 +181,13 @@ class Compiled:
                 f"the compiled function was compiled for arguments of structure "
                 f"{self.lowered.signature.treedef} but got {treedef}; pass arguments of the same pytree "
                 "structure, or call the jitted function, which compiles for each new structure")
-        outs = self._native(*_with_key(leaves, self.lowered.key_position))
+        leaves = _with_key(leaves, self.lowered.key_position)
+        if out is not None:
+            from .codegen import check_out
+            flat = check_out(out, self.compiled.out_avals, self.out_tree)
+            self._native(*leaves, out=flat[0] if len(flat) == 1 else tuple(flat))
+            return out
+        outs = self._native(*leaves)
         outs = [outs] if len(self.compiled.out_avals) == 1 else list(outs)
         return self.out_tree.unflatten(outs)
 
@@ -225,6 +235,8 @@ class _JitState:
         for n in list(names):
             if n in positional:
                 nums.add(positional.index(n))
+        # out= names the output buffers, unless the function has a parameter of that name
+        self.takes_out = not any(p.name == "out" for p in params)
         self.static_argnums = frozenset(nums)
         self.static_argnames = frozenset(names)
         self.lock = threading.Lock()
@@ -232,6 +244,13 @@ class _JitState:
         self.fast = None
         self.traces = 0
         self.compiles = 0
+
+    def pop_out(self, kwargs):
+        """(out, the other keyword arguments): ``out=`` is jit's unless the function takes ``out``."""
+        if not self.takes_out or "out" not in kwargs:
+            return None, kwargs
+        kwargs = dict(kwargs)
+        return kwargs.pop("out"), kwargs
 
     def split_static(self, args, kwargs):
         n = len(args)
@@ -266,8 +285,12 @@ class _JitState:
         return dyn_args, dyn_kwargs, statics, leaves, treedef
 
     def dispatch(self, args, kwargs):
+        out, kwargs = self.pop_out(kwargs)
         dyn_args, dyn_kwargs, statics, leaves, treedef = self.signature(args, kwargs)
         if current_trace() is not None or any(isinstance(x, Tracer) for x in leaves):
+            if out is not None:
+                raise TypeError("out= cannot be used inside a transform (grad, vmap, ...): outputs are "
+                                "traced values there; call the jitted function without out=")
             return self.fun(*args, **kwargs)  # inside another transform: trace through
         paths = [p for p, _ in tree.flatten_with_paths((dyn_args, dyn_kwargs))]
         paths = [_pretty_path(p) for p in paths]
@@ -278,7 +301,12 @@ class _JitState:
             entry = self.compile(sig, len(args), paths)
         if entry.fast is not None:
             self.fast = entry.fast
-        outs = entry.compiled.run(_with_key(arrays, entry.key_position))
+        arrays = _with_key(arrays, entry.key_position)
+        if out is not None:
+            from .codegen import check_out
+            entry.compiled.run(arrays, check_out(out, entry.compiled.out_avals, entry.out_tree))
+            return out
+        outs = entry.compiled.run(arrays)
         return entry.out_tree.unflatten(outs)
 
     def lower(self, sig, nargs, paths):
@@ -337,8 +365,8 @@ class _JitState:
             self.cache[sig] = entry
             return entry
 
-    def _fast_fallback(self, *args):
-        return self.dispatch(args, {})
+    def _fast_fallback(self, *args, **kwargs):
+        return self.dispatch(args, kwargs)
 
 
 def _pretty_path(path):
@@ -372,8 +400,8 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
         fast = state.fast
-        if fast is not None and not kwargs:
-            return fast(*args)
+        if fast is not None and (not kwargs or (len(kwargs) == 1 and "out" in kwargs and state.takes_out)):
+            return fast(*args, **kwargs)
         return state.dispatch(args, kwargs)
 
     def lower(*args, **kwargs):

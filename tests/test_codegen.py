@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pytest
 
+import jaxlike
+import jaxlike.numpy as jnp
 from jaxlike.codegen import LOWERINGS, compile_graph
 from jaxlike.codegen.loops import GraphPlan
 from jaxlike.ir import PRIMITIVES, eval_graph, trace_graph
@@ -399,3 +401,45 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
         return [lax.fori_loop(0, 5, lambda i, x: 0.5 * (x + a / x), jnp.ones_like(a))]
     graph = graph_of(fun, [AVal((2,), np.float64)])
     compile_and_compare(graph, [np.array([2.0, 9.0])])
+
+
+# --------------------------------------------------------------------------------------------------
+# exp and tanh are inlined polynomial kernels (vmath.py): a dense sweep against libm, edges included
+
+
+def _libm(name):
+    import ctypes
+    import ctypes.util
+    fn = getattr(ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6"), name)
+    fn.restype, fn.argtypes = ctypes.c_double, [ctypes.c_double]
+    return np.vectorize(fn, otypes=[np.float64])
+
+
+def _ulps(got, want):
+    it = np.int64 if got.dtype == np.float64 else np.int32
+    def key(a):
+        bits = a.view(it).astype(np.int64)
+        return np.where(bits < 0, np.int64(np.iinfo(it).min) - bits, bits)
+    d = np.abs(key(got) - key(want))
+    d[np.isnan(got) & np.isnan(want)] = 0
+    return d
+
+
+@pytest.mark.parametrize("name, lo, hi, max_ulp", [("exp", -746.0, 710.0, 1), ("tanh", -25.0, 25.0, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_vector_kernels_stay_within_a_few_ulp_of_libm(name, lo, hi, max_ulp, dtype):
+    edges = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.2e-308, 1e-300, -1e-300, 709.78,
+             709.79, -745.13, -745.14, -708.4, -720.0, 0.4, -0.4, 0.39999999, 22.0, -22.0, 1e300, -1e300]
+    with np.errstate(over="ignore"):
+        x = np.concatenate([np.linspace(lo, hi, 100_001), np.linspace(-1, 1, 50_001),
+                            np.linspace(-1e-3, 1e-3, 1001), edges]).astype(dtype)
+        want = _libm(name)(x.astype(np.float64)).astype(dtype)
+    got = jaxlike.jit(getattr(jnp, name))(x)
+    assert _ulps(got, want).max() <= max_ulp
+    zero = want == 0
+    np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]))
+
+
+def test_exp_and_tanh_loops_vectorise():
+    ir_text = jaxlike.jit(lambda x: jnp.tanh(x) + jnp.exp(x)).lower(np.ones(1000)).compile().llvm_ir()
+    assert "x double>" in ir_text and "@tanh(" not in ir_text and "@llvm.exp.f64" not in ir_text

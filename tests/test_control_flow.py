@@ -569,18 +569,7 @@ def test_jit_ir_size_does_not_grow_with_the_trip_count():
     np.testing.assert_allclose(compiled[10](x), loop(10)(x), **TOL)
 
 
-# Gaps of the LLVM backend (codegen/control.py) at the time of writing, each failing with an
-# InternalCompilerError: the operands of a control-flow equation are read with k.buffer(), which has no
-# buffer for a literal operand inside a nested region (the 0.0 init of an inner scan) or for a value the planner
-# fused as a view (the reshape of a slice that a cond's branches close over).
-JIT_GAPS = {
-    "switch-closure": "codegen: a cond operand that is a fused view (reshape of a slice) has no buffer",
-    "nested-scan-cond-fori": "codegen: a literal operand of a scan inside a loop body has no buffer",
-}
-
-
-@pytest.mark.parametrize("p", [pytest.param(p, marks=pytest.mark.xfail(reason=JIT_GAPS[p.id], strict=False))
-                               if p.id in JIT_GAPS else p for p in PROGRAMS], ids=IDS)
+@pytest.mark.parametrize("p", PROGRAMS, ids=IDS)
 def test_jit(p):
     np.testing.assert_allclose(jaxlike.jit(p.lax_fn)(p.x), p.py_fn(p.x), **TOL)
     if p.reverse:

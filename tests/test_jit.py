@@ -330,3 +330,90 @@ def test_every_python_block_of_the_compiling_doc_runs():
     assert len(blocks) >= 5
     for block in blocks:
         exec(compile(block, "docs/compiling.md", "exec"), {"__name__": "__doc__"})
+
+
+# --------------------------------------------------------------------------------------------------
+# out=: results written into the caller's buffers
+
+
+def test_out_writes_in_place_and_returns_out():
+    f = jit(lambda x: jnp.sin(x) * 2.0)
+    x = np.linspace(0.0, 1.0, 7)
+    out = np.empty(7)
+    for _ in range(3):  # the first call compiles, the next ones take the native path
+        assert f(x, out=out) is out
+        np.testing.assert_allclose(out, np.sin(x) * 2.0)
+    compiled = f.lower(x).compile()
+    out2 = np.zeros(7)
+    assert compiled(x, out=out2) is out2
+    np.testing.assert_allclose(out2, np.sin(x) * 2.0)
+
+
+def test_out_for_several_outputs_is_a_tuple():
+    g = jit(lambda x: (x + 1.0, jnp.sum(x)))
+    x = np.arange(4.0)
+    out = (np.empty(4), np.empty(()))
+    for _ in range(2):
+        assert g(x, out=out) is out
+        np.testing.assert_allclose(out[0], x + 1.0)
+        assert out[1] == 6.0
+
+
+def test_out_overlapping_an_input_gives_the_right_answer():
+    f = jit(lambda x: x[::-1] * 1.0 + x)
+    x = np.arange(5.0)
+    for _ in range(2):
+        y = x.copy()
+        assert f(y, out=y) is y
+        np.testing.assert_allclose(y, x[::-1] + x)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.empty(6), r"out is float64 of shape \(6,\) but the output is f64\[7\]"),
+    (np.empty(7, np.float32), r"out is float32 of shape \(7,\)"),
+    (np.empty(14)[::2], "out must be a writeable, C-contiguous"),
+    ([0.0] * 7, "out is a list, not a numpy.ndarray"),
+], ids=["shape", "dtype", "strided", "list"])
+def test_out_is_checked_naming_out(bad, match):
+    f = jit(lambda x: x * 2.0)
+    x = np.ones(7)
+    f(x)
+    with pytest.raises(TypeError, match=match):
+        f(x, out=bad)
+    with pytest.raises(TypeError, match=match):
+        f.lower(x).compile()(x, out=bad)
+    readonly = np.empty(7)
+    readonly.flags.writeable = False
+    with pytest.raises(TypeError, match="writeable"):
+        f(x, out=readonly)
+
+
+def test_a_parameter_named_out_is_the_functions_own():
+    f = jit(lambda x, out: x + out)
+    np.testing.assert_allclose(f(np.ones(2), out=np.ones(2)), [2.0, 2.0])
+
+
+def _peak_bytes(fn, args, kwargs, calls=200):
+    import tracemalloc
+    fn(*args, **kwargs)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for _ in range(calls):
+            fn(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_steady_state_calls_allocate_only_their_outputs():
+    # cumsums keep two 160 kB temporaries in a workspace too large for the stack
+    f = jit(lambda x: jnp.cumsum(jnp.sin(x)) * jnp.cumsum(jnp.cos(x)) + 1.0)
+    x = np.linspace(0.0, 1.0, 20_000)
+    out = np.empty_like(x)
+    # without out=: each call allocates its result (freed before the next), never the workspace
+    assert _peak_bytes(f, (x,), {}) < x.nbytes + 4096
+    # with out=: nothing of the size of an array at all (the interpreter's own few hundred bytes aside)
+    assert _peak_bytes(f, (x,), {"out": out}) < 4096
+    np.testing.assert_allclose(out, np.cumsum(np.sin(x)) * np.cumsum(np.cos(x)) + 1.0)
