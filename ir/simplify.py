@@ -43,6 +43,8 @@ class _Context:
         self.made_by = {}
         self.scanned = 0
         self.fills = {}  # id(folded array) -> its scalar; the arrays stay alive in the pass's env
+        self.seen = {}  # CSE: equation key -> outputs
+        self.depth = 0  # how deep rows are rebinding inside each other (see rebind)
 
     def catch_up(self):
         for eqn in self.trace.eqns[self.scanned:]:
@@ -58,7 +60,12 @@ def producer(x):
     """The equation that made Tracer x in the trace being built, or None."""
     if not isinstance(x, Tracer) or not _ctx:
         return None
-    return _ctx[-1].made_by.get(x._var)
+    ctx = _ctx[-1]
+    eqn = ctx.made_by.get(x._var)
+    if eqn is None and ctx.scanned < len(ctx.trace.eqns):  # made by a row of the running equation
+        ctx.catch_up()
+        eqn = ctx.made_by.get(x._var)
+    return eqn
 
 
 def operand(eqn, i):
@@ -80,6 +87,9 @@ def scalar_value(x):
     arr = np.asarray(x)
     if arr.size == 0:
         return None
+    if arr.size > FOLD_LIMIT:  # a large constant is scanned never (rows ask often): a fill, or nothing known
+        fill = _ctx[-1].fills.get(id(x)) if _ctx else None
+        return None if fill is None else fill[()]
     first = arr.flat[0]
     return first if arr.size == 1 or np.all(arr == first) else None
 
@@ -230,8 +240,7 @@ def broadcast_of_broadcast(ins, shape, broadcast_dimensions):  # bcast(bcast(x))
         return None
     inner = operand(eqn, 0)
     dims = tuple(broadcast_dimensions[d] for d in eqn.params["broadcast_dimensions"])
-    return [emit(current_trace(), PRIMITIVES["broadcast_in_dim"], [inner],
-                 dict(shape=shape, broadcast_dimensions=dims))]
+    return [rebind("broadcast_in_dim", inner, shape=shape, broadcast_dimensions=dims)]
 
 
 @row("transpose")
@@ -246,7 +255,7 @@ def transpose_of_transpose(ins, permutation):  # T(T(x)) → one transpose, or x
     composed = tuple(eqn.params["permutation"][p] for p in permutation)
     if composed == tuple(range(len(composed))):
         return [inner]
-    return [emit(current_trace(), PRIMITIVES["transpose"], [inner], dict(permutation=composed))]
+    return [rebind("transpose", inner, permutation=composed)]
 
 
 @row("reshape")
@@ -260,7 +269,7 @@ def reshape_of_reshape(ins, shape):  # reshape(reshape(x)) → reshape(x); resha
     inner = operand(eqn, 0)
     if aval_of(inner).shape == tuple(shape):
         return [inner]
-    return [emit(current_trace(), PRIMITIVES["reshape"], [inner], dict(shape=tuple(shape)))]
+    return [rebind("reshape", inner, shape=tuple(shape))]
 
 
 @row("convert")
@@ -300,7 +309,7 @@ def scalar_operand(ins, **params):  # f(bcast(s), y) → f(s, y): rank-0 operand
             new[i] = fill
     if all(a is b for a, b in zip(new, ins)):
         return None
-    return [emit(current_trace(), PRIMITIVES[current_row_prim[0]], new, params)]
+    return [rebind(current_row_prim[0], *new, **params)]
 
 
 current_row_prim = [None]  # the primitive whose rows are running (rows shared by several read it)
@@ -337,7 +346,6 @@ def _key(prim, ins, params):
 def simplify_eval(graph, args):
     ctx = _Context(current_trace())
     env = {}
-    seen = {}  # CSE: equation key -> outputs
 
     def read(atom):
         return atom.value if isinstance(atom, Lit) else env[atom]
@@ -355,7 +363,7 @@ def simplify_eval(graph, args):
                 if outs is not None:
                     break
             if outs is None:
-                outs = _emit_once(ctx.trace, eqn, ins, seen)
+                outs = _emit_once(eqn.prim, ins, eqn.params)
             ctx.catch_up()
             env.update(zip(eqn.outputs, outs, strict=True))
     finally:
@@ -363,25 +371,53 @@ def simplify_eval(graph, args):
     return [read(a) for a in graph.outputs]
 
 
-def _emit_once(trace, eqn, ins, seen):
-    prim = eqn.prim
+def _emit_once(prim, ins, params, fold=True):
+    """prim(*ins) as outputs of the trace being built: folded when constant and small (unless fold is
+    False), emitted once per distinct key (CSE)."""
+    ctx = _ctx[-1]
     effectful = getattr(prim, "effectful", False)
-    key = None if effectful else _key(prim, ins, eqn.params)
-    if key is not None and key in seen:
-        return seen[key]
-    constant = not any(isinstance(i, Tracer) for i in ins)
-    small = all(v.aval.size <= FOLD_LIMIT for v in eqn.outputs)
-    if constant and small and not effectful:
-        outs = prim.bind(*ins, **eqn.params)  # constant folding
-        fill = _folded_fill(prim, ins, eqn.params)
-        if fill is not None and np.ndim(outs):
-            _ctx[-1].fills[id(outs)] = fill
+    key = None if effectful else _key(prim, ins, params)
+    if key is not None and key in ctx.seen:
+        return ctx.seen[key]
+    if fold and not effectful and not any(isinstance(i, Tracer) for i in ins):
+        out_avals = prim.shape_rule(*[aval_of(i) for i in ins], **params)
+        fold = all(a.size <= FOLD_LIMIT for a in (out_avals if prim.multiple_results else [out_avals]))
     else:
-        outs = emit(trace, prim, ins, eqn.params)
+        fold = False
+    if fold:
+        outs = prim.bind(*ins, **params)  # constant folding
+        fill = _folded_fill(prim, ins, params)
+        if fill is not None and np.ndim(outs):
+            ctx.fills[id(outs)] = fill
+    else:
+        outs = emit(ctx.trace, prim, ins, params)
     outs = outs if prim.multiple_results else [outs]
     if key is not None:
-        seen[key] = outs
+        ctx.seen[key] = outs
     return outs
+
+
+REBIND_DEPTH = 32  # rows rebinding inside rows deeper than this emit plainly (a guard, never reached)
+
+
+def rebind(name, *ins, **params):
+    """name(*ins) for a row that builds a new equation, itself passed through the table first (so rows
+    see what other rows build), then folded or emitted once like any equation. One output."""
+    prim = PRIMITIVES[name]
+    ctx = _ctx[-1]
+    if ctx.depth < REBIND_DEPTH:
+        saved = current_row_prim[0]
+        current_row_prim[0] = name
+        ctx.depth += 1
+        try:
+            for rewrite in (*ROWS.get(name, ()), *FAMILY_ROWS.get(prim.family, ())):
+                outs = rewrite(list(ins), **params)
+                if outs is not None:
+                    return outs[0]
+        finally:
+            ctx.depth -= 1
+            current_row_prim[0] = saved
+    return _emit_once(prim, list(ins), params)[0]
 
 
 def _folded_fill(prim, ins, params):
@@ -400,3 +436,6 @@ def simplify(graph):
     out, captured = trace_graph(lambda *args: simplify_eval(graph, args), graph.in_avals, name="simplify")
     assert not captured
     return dce(out)
+
+
+from . import simplify_structure  # noqa: E402, F401  (registers the rows for broadcasts, unit axes and masks)

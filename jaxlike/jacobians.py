@@ -17,14 +17,15 @@ import functools
 
 import numpy as np
 
-from .api import _aux_values, _diff_mask, _normalize_argnums, _select_args, linearize_graphs, run, trace_fn
+from .api import _aux_values, _diff_mask, _normalize_argnums, _select_args, linearize_graphs, trace_fn
 from .ir import dtypes
 from .ir.batching import batch_eval, move_batch_axis
-from .ir.builder import convert, elementwise, full, reshape, trace_graph
-from .ir.core import AVal, Graph
+from .ir.builder import convert, current_trace, elementwise, full, reshape, trace_graph
+from .ir.core import AVal, Graph, Var
 from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
+from .ir.prims.binary import select
 from .ir.prims.control import scan
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
@@ -45,7 +46,9 @@ def basis(aval, start=0, rows=None):
     c = _iota(index, (rows, n), 1)
     if not (isinstance(start, (int, np.integer)) and start == 0):
         r = r + convert(start, index)
-    return reshape(convert(elementwise("eq", r, c), aval.dtype), (rows,) + aval.shape)
+    # select, not convert: the simplifier reads select(i == j, 1, 0) as the identity, its zeros structural
+    one = select(elementwise("eq", r, c), np.ones((), aval.dtype), np.zeros((), aval.dtype))
+    return reshape(one, (rows,) + aval.shape)
 
 
 def _float_outputs(fname, g, out_tree):
@@ -89,6 +92,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         columns = [k for k, d in enumerate(diff) if d]
         n_in, n_out = len(g.inputs), len(g.outputs)
 
+        basis_eqns = set()  # ids of the equations that build the bases
+
         def build(*xs):
             blocks = [[None] * len(columns) for _ in range(n_out)]
             offset = 0
@@ -100,7 +105,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                         blocks[o][j] = full(out_shapes[o], 0, g.out_avals[o].dtype)
                     continue
                 jg = jvp_graph(g, [i == k for i in range(n_in)])
+                trace = current_trace()
+                first = len(trace.eqns)
                 ins, dims = list(xs) + [basis(aval)], [None] * n_in + [0]
+                basis_eqns.update(id(e) for e in trace.eqns[first:])
                 if index_pos is not None:  # 'different': one batch index per basis column, over all inputs
                     ins[index_pos] = _iota(dtypes.uint32, (aval.size,), 0) + np.uint32(offset)
                     dims[index_pos] = 0
@@ -111,7 +119,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 offset += aval.size
             return [b for row in blocks for b in row]
 
-        flat = run(build, g.in_avals, [*traced.leaves, *extra, *traced.captured])
+        graph, captured = trace_graph(build, g.in_avals, name="transform")
+        graph = simplify(_basis_last(graph, basis_eqns))
+        flat = eval_graph(graph, *traced.leaves, *extra, *traced.captured, *captured)
         blocks = [flat[o * len(columns):(o + 1) * len(columns)] for o in range(n_out)]
         result = _assemble(args, nums, single, traced.out_tree, blocks)
         return (result, _aux_values(traced.aux)) if has_aux else result
@@ -119,25 +129,44 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     return wrapped
 
 
+def _basis_last(graph, basis_eqns):
+    """graph with the equations that do not read the bases first (the primal, and the tangent work that
+    does not depend on the seed), in order, then the bases and what reads them: what the batched jvp reads
+    of the primal is computed before the basis, as jacrev computes its residuals before its basis, so a
+    compiled loop over the Jacobian finds them ready (and the simplifier leaves them there)."""
+    late = set()
+    early_eqns, late_eqns = [], []
+    for eqn in graph.eqns:
+        if id(eqn) in basis_eqns or any(isinstance(a, Var) and a in late for a in eqn.inputs):
+            late.update(eqn.outputs)
+            late_eqns.append(eqn)
+        else:
+            early_eqns.append(eqn)
+    return Graph(graph.consts, graph.inputs, early_eqns + late_eqns, graph.outputs)
+
+
 # --------------------------------------------------------------------------------------------------
 # jacrev
 
 
-def _rows_graph(t_o, res_avals, out_aval, n):
+def _rows_graph(t_o, res_avals, out_aval, n, start=None):
     """Graph (residuals..., start: i64[]) -> rows start..start+n of the Jacobian of one output, one array
-    ``(n, *in_j.shape)`` per differentiated input j. n = 1 runs the vjp once, unbatched."""
+    ``(n, *in_j.shape)`` per differentiated input j; with a static start, Graph (residuals...): the basis
+    is then known to the simplifier, which reads the identity through the vjp. n = 1 runs the vjp once,
+    unbatched."""
     nres = len(res_avals)
 
     def fn(*args):
-        res, start = args[:nres], args[nres]
-        ct = basis(out_aval, start, n)
+        res = args[:nres]
+        ct = basis(out_aval, args[nres] if start is None else start, n)
         if n == 1:
             cts = eval_graph(t_o, *res, reshape(ct, out_aval.shape))
             return [reshape(c, (1,) + a.shape) for c, a in zip(cts, t_o.out_avals, strict=True)]
         cts, dims = batch_eval(t_o, [*res, ct], [None] * nres + [0])
         return [move_batch_axis(c, d, n, 0) for c, d in zip(cts, dims, strict=True)]
 
-    graph, captured = trace_graph(fn, list(res_avals) + [AVal((), dtypes.int64)], name="jacrev rows")
+    start_aval = [AVal((), dtypes.int64)] if start is None else []
+    graph, captured = trace_graph(fn, list(res_avals) + start_aval, name="jacrev rows")
     assert not captured
     return simplify(graph)
 
@@ -156,8 +185,7 @@ def jacobian_rows(t_o, residuals, out_aval, in_avals, chunk_size):
     q, r = divmod(m, k)
     pieces = [[] for _ in in_avals]
     if q == 1:
-        for j, rows in enumerate(eval_graph(_rows_graph(t_o, res_avals, out_aval, k), *residuals,
-                                            np.int64(0))):
+        for j, rows in enumerate(eval_graph(_rows_graph(t_o, res_avals, out_aval, k, 0), *residuals)):
             pieces[j].append(rows)
     else:
         starts = _iota(dtypes.int64, (q,), 0) * k
@@ -166,7 +194,7 @@ def jacobian_rows(t_o, residuals, out_aval, in_avals, chunk_size):
         for j, (y, a) in enumerate(zip(ys, in_avals, strict=True)):
             pieces[j].append(reshape(y, (q * k,) + a.shape))
     if r:
-        rest = eval_graph(_rows_graph(t_o, res_avals, out_aval, r), *residuals, np.int64(q * k))
+        rest = eval_graph(_rows_graph(t_o, res_avals, out_aval, r, q * k), *residuals)
         for j, rows in enumerate(rest):
             pieces[j].append(rows)
     return [reshape(_concat(p), out_aval.shape + a.shape) for p, a in zip(pieces, in_avals, strict=True)]
