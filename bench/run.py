@@ -1,8 +1,9 @@
-"""Run the benchmarks and print a table of medians, ratios to the hand-written reference measured side by
-side in one run, the first-call time (trace + compile + first run, in a fresh process) and peak memory.
+"""Run the benchmarks and print a table of medians, ratios to the hand-written numba version measured side
+by side in one run, the first-call time (trace + compile + first run, in a fresh process) of jaxlike and of
+JAX, and jaxlike's peak memory. Columns for numba, JAX and torch.func appear when they are installed.
 
-    python bench/run.py              all problems
-    python bench/run.py P1 P3        the problems whose name starts with these
+    python bench/run.py              all problems (P0-P6)
+    python bench/run.py P1 P3        the problems whose name starts with these (P4: bench/p4_brusselator.py)
     python bench/run.py --markdown   the table as Markdown (for docs/performance.md)
 """
 
@@ -10,6 +11,7 @@ import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one thread each, so the columns compare like with like
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # JAX too
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -21,9 +23,12 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 import problems  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
+IMPLS = ("numba", "jax", "torch", "jaxlike")
 
 
 def median_seconds(fn, args, budget=0.3):
@@ -44,20 +49,53 @@ def median_seconds(fn, args, budget=0.3):
 
 
 def check(name, impl, got, want):
+    got = got.toarray() if hasattr(got, "toarray") else np.asarray(got)
     if not np.allclose(got, want, rtol=1e-6, atol=1e-8):
-        err = np.max(np.abs(np.asarray(got) - np.asarray(want)))
+        err = np.max(np.abs(got - np.asarray(want)))
         raise AssertionError(f"{name}: {impl} disagrees with the reference (max abs error {err:.3g})")
 
 
-def first_call(index):
-    """Trace + compile + first run of problem ``index`` in a fresh process; (seconds, peak RSS MiB)."""
+def all_problems(only):
+    out = problems.all_problems()
+    if any(o.startswith("P4") for o in only):
+        import p4_brusselator
+        out += p4_brusselator.p4()
+    return out
+
+
+def first_call(name, impl, only):
+    """Build + trace + compile + first run of one implementation of a problem, in a fresh process (its
+    imports done before the clock starts); (seconds, peak RSS MiB)."""
     code = (
-        "import sys, time, resource, json; sys.path.insert(0, {d!r}); import problems;"
-        "p = problems.all_problems()[{i}]; t = time.perf_counter(); f = p['jaxlike'](); f(*p['args']);"
+        "import sys, time, resource, json; sys.path.insert(0, {d!r}); import run;"
+        "p = next(p for p in run.all_problems({only!r}) if p['name'] == {name!r});"
+        "t = time.perf_counter(); f = p[{impl!r}](); f(*p['args']);"
         "print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))"
-    ).format(d=os.path.dirname(os.path.abspath(__file__)), i=index)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ).format(d=HERE, only=list(only), name=name, impl=impl)
+    env = dict(os.environ, BENCH_ONLY=impl)  # only this framework imported: its peak memory alone
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def checkout():
+    """The commit jaxlike runs from, and a check that jaxlike, jaxlike.ir and jaxlike.codegen are one
+    checkout (an editable install of another clone can map the subpackages elsewhere)."""
+    import jaxlike
+    import jaxlike.codegen
+    import jaxlike.ir
+    roots = {os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
+             for m in (jaxlike, jaxlike.ir, jaxlike.codegen)}
+    if len(roots) != 1:
+        raise RuntimeError(f"jaxlike, jaxlike.ir and jaxlike.codegen come from different checkouts {roots}: "
+                           "reinstall with pip install -e . from one of them")
+    try:
+        commit = subprocess.run(["git", "-C", roots.pop(), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(jaxlike.__file__)), "status",
+                                "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout
+        return commit + ("+changes" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
 
 
 def main(argv=None):
@@ -65,25 +103,30 @@ def main(argv=None):
     parser.add_argument("only", nargs="*", help="problem name prefixes (P0, P1, ...)")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--budget", type=float, default=0.3, help="seconds of timing per implementation")
+    parser.add_argument("--no-first-call", action="store_true", help="skip the fresh-process first calls")
     args = parser.parse_args(argv)
+    commit = checkout()
 
     rows = []
-    for index, p in enumerate(problems.all_problems()):
+    for p in all_problems(args.only):
         if args.only and not any(p["name"].startswith(o) for o in args.only):
             continue
         want = p["numpy"](*p["args"])
         row = {"name": p["name"]}
         row["numpy"] = median_seconds(p["numpy"], p["args"], args.budget)
-        for impl in ("numba", "jaxlike"):
+        for impl in IMPLS:
             if impl in p:
                 fn = p[impl]()
                 check(p["name"], impl, fn(*p["args"]), want)
                 row[impl] = median_seconds(fn, p["args"], args.budget)
-        row["first_call"], row["peak_mib"] = first_call(index)
+        if not args.no_first_call:
+            row["first_call"], row["peak_mib"] = first_call(p["name"], "jaxlike", args.only)
+            if "jax" in p:
+                row["jax_first_call"] = first_call(p["name"], "jax", args.only)[0]
         rows.append(row)
         print(_line(row), file=sys.stderr, flush=True)
 
-    print(_table(rows, args.markdown))
+    print(_table(rows, args.markdown, commit))
     return 0
 
 
@@ -91,22 +134,41 @@ def _us(t):
     return f"{t * 1e6:,.2f}" if t is not None else "—"
 
 
+def _ms(t):
+    return f"{t * 1e3:.0f}" if t is not None else "—"
+
+
+def _ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
 def _line(row):
-    return f"{row['name']}: " + ", ".join(f"{k} {_us(row.get(k))} µs" for k in ("numpy", "numba", "jaxlike"))
+    return f"{row['name']}: " + ", ".join(f"{k} {_us(row.get(k))} µs" for k in ("numpy",) + IMPLS if k in row)
 
 
-def _table(rows, markdown):
-    header = ["problem", "NumPy µs", "numba µs", "jaxlike µs", "jaxlike / numba", "jaxlike / NumPy",
-              "first call ms", "peak MiB"]
+def _table(rows, markdown, commit):
+    impls = [i for i in ("numba", "jax", "torch") if any(i in r for r in rows)]
+    header = (["problem", "NumPy µs"] + [f"{i} µs" for i in impls]
+              + ["jaxlike µs", "jaxlike / numba", "jaxlike / NumPy"]
+              + (["jaxlike / JAX"] if "jax" in impls else []) + ["first call ms"]
+              + (["JAX first call ms"] if "jax" in impls else []) + ["peak MiB"])
     body = []
     for r in rows:
-        nb, jl = r.get("numba"), r.get("jaxlike")
-        body.append([r["name"], _us(r["numpy"]), _us(nb), _us(jl),
-                     f"{jl / nb:.2f}×" if nb and jl else "—", f"{jl / r['numpy']:.2f}×" if jl else "—",
-                     f"{r['first_call'] * 1e3:.0f}", f"{r['peak_mib']:.0f}"])
+        jl = r.get("jaxlike")
+        line = [r["name"], _us(r["numpy"])] + [_us(r.get(i)) for i in impls]
+        line += [_us(jl), _ratio(jl, r.get("numba")), _ratio(jl, r["numpy"])]
+        if "jax" in impls:
+            line.append(_ratio(jl, r.get("jax")))
+        line.append(_ms(r.get("first_call")))
+        if "jax" in impls:
+            line.append(_ms(r.get("jax_first_call")))
+        line.append(f"{r['peak_mib']:.0f}" if "peak_mib" in r else "—")
+        body.append(line)
+    versions = [f"NumPy {np.__version__}"] + [
+        f"{name} {module.__version__}" for name, module in
+        (("numba", problems.numba), ("JAX", problems.jax), ("torch", problems.torch)) if module is not None]
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"NumPy {np.__version__}" + (f", numba {problems.numba.__version__}" if problems.numba else
-                                             ", numba not installed"))
+               f"{', '.join(versions)}; jaxlike at {commit}")
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]

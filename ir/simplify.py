@@ -438,4 +438,4 @@ def simplify(graph):
     return dce(out)
 
 
-from . import simplify_structure  # noqa: E402, F401  (registers the rows for broadcasts, unit axes and masks)
+from . import simplify_masks, simplify_structure  # noqa: E402, F401  (they register more rows)
