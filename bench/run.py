@@ -65,16 +65,38 @@ def all_problems(only):
 
 def first_call(name, impl, only):
     """Build + trace + compile + first run of one implementation of a problem, in a fresh process (its
-    imports done before the clock starts); (seconds, peak RSS MiB)."""
+    imports done before the clock starts, the compiler's too: ``import jax`` loads XLA, and jaxlike loads
+    LLVM on its first compile unless imported as here); (seconds, peak resident MiB of the process).
+
+    The peak is the process's VmHWM: ``getrusage``'s ru_maxrss would carry over this parent's peak."""
     code = (
-        "import sys, time, resource, json; sys.path.insert(0, {d!r}); import run;"
+        "import sys, time, json; sys.path.insert(0, {d!r}); import run; run.import_compiler({impl!r});"
         "p = next(p for p in run.all_problems({only!r}) if p['name'] == {name!r});"
         "t = time.perf_counter(); f = p[{impl!r}](); f(*p['args']);"
-        "print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))"
+        "print(json.dumps([time.perf_counter() - t, run.peak_mib()]))"
     ).format(d=HERE, only=list(only), name=name, impl=impl)
     env = dict(os.environ, BENCH_ONLY=impl)  # only this framework imported: its peak memory alone
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def import_compiler(impl):
+    if impl == "jaxlike":
+        import jaxlike.codegen  # noqa: F401  (LLVM, the target machine, the external symbols)
+
+
+def peak_mib():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+
+
+def import_seconds(impl):
+    """Seconds to import a framework and its compiler in a fresh process."""
+    module = {"jaxlike": "jaxlike, jaxlike.numpy, jaxlike.codegen", "jax": "jax, jax.numpy",
+              "torch": "torch, torch.func", "numba": "numba"}[impl]
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def checkout():
@@ -126,7 +148,9 @@ def main(argv=None):
         rows.append(row)
         print(_line(row), file=sys.stderr, flush=True)
 
-    print(_table(rows, args.markdown, commit))
+    imports = {impl: import_seconds(impl) for impl in ("jaxlike", "numba", "jax", "torch")
+               if impl == "jaxlike" or getattr(problems, impl) is not None}
+    print(_table(rows, args.markdown, commit, imports))
     return 0
 
 
@@ -146,7 +170,7 @@ def _line(row):
     return f"{row['name']}: " + ", ".join(f"{k} {_us(row.get(k))} µs" for k in ("numpy",) + IMPLS if k in row)
 
 
-def _table(rows, markdown, commit):
+def _table(rows, markdown, commit, imports):
     impls = [i for i in ("numba", "jax", "torch") if any(i in r for r in rows)]
     header = (["problem", "NumPy µs"] + [f"{i} µs" for i in impls]
               + ["jaxlike µs", "jaxlike / numba", "jaxlike / NumPy"]
@@ -168,7 +192,8 @@ def _table(rows, markdown, commit):
         f"{name} {module.__version__}" for name, module in
         (("numba", problems.numba), ("JAX", problems.jax), ("torch", problems.torch)) if module is not None]
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"{', '.join(versions)}; jaxlike at {commit}")
+               f"{', '.join(versions)}; jaxlike at {commit}. Import time (fresh process, not in the first "
+               "calls): " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in imports.items()))
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]

@@ -1,4 +1,5 @@
-"""The llvmlite engine: host target machine, external symbols, verify, the O3 pipeline, MCJIT.
+"""The llvmlite engine: host target machine, external symbols, verify, the pass pipeline, MCJIT, and the
+optional on-disk cache of machine code.
 
 One compile at a time (``COMPILE_LOCK``): LLVM's global state (the symbol table, the pass builder) is not
 something to share between threads. Each compiled module gets its own execution engine, so its machine code
@@ -7,15 +8,23 @@ lives exactly as long as the Python objects that call it.
 External symbols are resolved in-process and registered explicitly with ``llvm.add_symbol``: libm for the
 math functions LLVM has no intrinsic for, the running Python's C API and NumPy's C-API table for the
 native entry points (see runtime.py). Nothing is looked up by the dynamic linker at call time.
+
+With ``JAXLIKE_CACHE_DIR`` set, the object code of every module is kept in that folder, keyed as numba keys
+its cache: the unoptimised LLVM IR (which holds the whole program and no addresses), the LLVM and llvmlite
+versions, the pass pipeline, and the CPU's name and features. A hit skips the pass pipeline and machine code
+generation (most of a compile). Entries are written atomically (a temporary file, then a rename) and carry a
+checksum: one that does not match is deleted and compiled again, never handed to LLVM.
 """
 
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import sys
 import tempfile
 import threading
 
+import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
@@ -35,6 +44,9 @@ LLVM_VERSION = llvm.llvm_version_info
 # vectorising a body full of libm calls (scalarised again by the backend) makes instruction selection and
 # register allocation take seconds for nothing.
 LARGE_MODULE_LINES = 5000
+# The pass pipeline's level: O3 cost half again the compile time of O2 for no speed the benchmarks could
+# measure (bench/run.py with JAXLIKE_OPT_LEVEL=3 and =2).
+SPEED_LEVEL = int(os.environ.get("JAXLIKE_OPT_LEVEL", "2"))
 
 
 def _target_machine(opt=3):
@@ -105,13 +117,23 @@ _register_python()
 
 
 class CompiledModule:
-    """An optimised module in its own MCJIT engine; the engine owns the machine code."""
+    """A module in its own MCJIT engine; the engine owns the machine code. ``optimized_ir`` is the module
+    after the pass pipeline (for a module loaded from the disk cache it is made again when first asked)."""
 
-    def __init__(self, engine, optimized_ir, module_ref):
+    def __init__(self, engine, llvm_ir, optimized_ir, module_ref, from_disk=False):
         self.engine = engine
-        self.optimized_ir = optimized_ir
+        self.llvm_ir = llvm_ir
+        self._optimized_ir = optimized_ir
         self._module = module_ref
         self._asm = None
+        self.from_disk = from_disk
+
+    @property
+    def optimized_ir(self):
+        if self._optimized_ir is None:
+            with COMPILE_LOCK:
+                self._optimized_ir = str(_optimise(_parse(self.llvm_ir)))
+        return self._optimized_ir
 
     def address(self, name):
         return self.engine.get_function_address(name)
@@ -138,27 +160,101 @@ def dump_failure(stage, llvm_ir, graph_text, error):
         f"the LLVM IR were saved to {path} (please attach it to a bug report).")
 
 
+def _parse(llvm_ir):
+    mod = llvm.parse_assembly(llvm_ir)
+    mod.triple = TRIPLE
+    mod.data_layout = DATA_LAYOUT
+    return mod
+
+
+def _optimise(mod):
+    pto = llvm.create_pipeline_tuning_options(speed_level=SPEED_LEVEL)
+    vectorise = str(mod).count("\n") <= LARGE_MODULE_LINES
+    pto.loop_vectorization = vectorise
+    pto.slp_vectorization = vectorise
+    pb = llvm.create_pass_builder(_TM, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod
+
+
 def compile_ir(llvm_ir, graph_text=""):
-    """Parse, verify, run the O3 pipeline and JIT ``llvm_ir``; an LLVM failure is an InternalCompilerError."""
+    """Parse, verify, optimise and JIT ``llvm_ir`` (or load its machine code from the disk cache); an LLVM
+    failure is an InternalCompilerError."""
+    llvm_ir = str(llvm_ir)
     with COMPILE_LOCK:
         stage = "parsing"
         try:
-            mod = llvm.parse_assembly(str(llvm_ir))
-            mod.triple = TRIPLE
-            mod.data_layout = DATA_LAYOUT
+            mod = _parse(llvm_ir)
             stage = "verification"
             mod.verify()
-            stage = "optimisation"
-            pto = llvm.create_pipeline_tuning_options(speed_level=3)
-            vectorise = str(llvm_ir).count("\n") <= LARGE_MODULE_LINES
-            pto.loop_vectorization = vectorise
-            pto.slp_vectorization = vectorise
-            pb = llvm.create_pass_builder(_TM, pto)
-            pb.getModulePassManager().run(mod, pb)
-            optimized = str(mod)
+            path = disk_cache_path(llvm_ir)
+            cached = read_cached_object(path) if path else None
+            optimized = None
+            if cached is None:
+                stage = "optimisation"
+                optimized = str(_optimise(mod))
             stage = "machine code generation"
             engine = llvm.create_mcjit_compiler(mod, _target_machine())
+            if path:
+                def notify(_module, buffer):
+                    if cached is None:
+                        write_cached_object(path, buffer)
+                engine.set_object_cache(notify, lambda _module: cached)
             engine.finalize_object()
         except Exception as e:  # noqa: BLE001  (every LLVM failure becomes one error class)
             raise dump_failure(stage, llvm_ir, graph_text, e) from e
-        return CompiledModule(engine, optimized, mod)
+        return CompiledModule(engine, llvm_ir, optimized, mod, from_disk=cached is not None)
+
+
+# --------------------------------------------------------------------------------------------------
+# The on-disk cache of machine code
+
+_MAGIC = b"jaxlike-object-1\n"
+
+
+def disk_cache_path(llvm_ir):
+    """The cache file of a module, or None when ``JAXLIKE_CACHE_DIR`` is not set (read at each compile)."""
+    folder = os.environ.get("JAXLIKE_CACHE_DIR")
+    if not folder:
+        return None
+    key = hashlib.sha256()
+    for part in (llvm_ir, TRIPLE, HOST_CPU, HOST_FEATURES, str(LLVM_VERSION), llvmlite.__version__,
+                 f"speed_level={SPEED_LEVEL} vectorise_below={LARGE_MODULE_LINES}"):
+        key.update(part.encode())
+        key.update(b"\0")
+    return os.path.join(os.path.expanduser(folder), key.hexdigest() + ".o")
+
+
+def read_cached_object(path):
+    """The object code stored at path, or None (missing, unreadable, or corrupt: a corrupt entry is
+    deleted, and the module compiled again)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 32
+    if data[:len(_MAGIC)] == _MAGIC and hashlib.sha256(data[head:]).digest() == data[len(_MAGIC):head]:
+        return data[head:]
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    return None
+
+
+def write_cached_object(path, obj):
+    """Store obj atomically: a reader sees the whole entry or none (a failure to write is not an error:
+    the cache is an optimisation)."""
+    obj = bytes(obj)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".o")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + hashlib.sha256(obj).digest() + obj)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.remove(tmp)
+        except (OSError, UnboundLocalError):
+            pass

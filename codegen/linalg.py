@@ -8,7 +8,7 @@ innermost loop walks contiguous memory and vectorises:
 
 All sizes are static, so tiny products unroll completely and pay no call. Large float products that are
 matrix products (one contracting axis, one free axis per operand, leading batch axes) call BLAS ``sgemm`` /
-``dgemm`` through scipy's ``cython_blas`` capsules when scipy is importable, once per batch element.
+``dgemm`` once per batch element: those of the OpenBLAS NumPy's wheels bundle, or else scipy's.
 """
 
 import ctypes
@@ -22,27 +22,59 @@ from . import emit
 BLAS_MIN_FLOPS = 32 ** 3  # multiply-adds from which a BLAS call beats the inline loop nest
 
 
-def _blas_symbols():
-    """Register sgemm / dgemm from scipy's capsules; {dtype name: symbol} for those found."""
+def _register(address, name, found, dtype, int_type):
+    import llvmlite.binding as llvm
+    if address:
+        llvm.add_symbol(f"jaxlike_{name}", address)
+        found[dtype] = (f"jaxlike_{name}", int_type)
+
+
+def _numpy_blas(found):
+    """sgemm / dgemm of the OpenBLAS that NumPy's wheels bundle (ILP64: 64-bit integer arguments, symbols
+    prefixed ``scipy_``): already loaded by NumPy, so it costs no import."""
+    import glob
+    import os
+
+    import numpy as np
+    root = os.path.dirname(np.__file__)
+    for lib in sorted(glob.glob(os.path.join(root, os.pardir, "numpy.libs", "libscipy_openblas64_*"))
+                      + glob.glob(os.path.join(root, ".dylibs", "libscipy_openblas64_*"))):
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for dtype, name in (("float32", "sgemm"), ("float64", "dgemm")):
+            fn = getattr(handle, f"scipy_{name}_64_", None)
+            if fn is not None and dtype not in found:
+                _register(ctypes.cast(fn, ctypes.c_void_p).value, name, found, dtype, emit.i64)
+        return
+
+
+def _scipy_blas(found):
+    """sgemm / dgemm from scipy's ``cython_blas`` capsules (LP64: 32-bit integer arguments)."""
     try:
         from scipy.linalg import cython_blas
     except ImportError:
-        return {}
-    import llvmlite.binding as llvm
+        return
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype = ctypes.c_char_p
     api.PyCapsule_GetName.argtypes = [ctypes.py_object]
     api.PyCapsule_GetPointer.restype = ctypes.c_void_p
     api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    found = {}
     for dtype, name in (("float32", "sgemm"), ("float64", "dgemm")):
         capsule = cython_blas.__pyx_capi__.get(name)
-        if capsule is None:
-            continue
-        address = api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule))
-        if address:
-            llvm.add_symbol(f"jaxlike_{name}", address)
-            found[dtype] = f"jaxlike_{name}"
+        if capsule is not None and dtype not in found:
+            _register(api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule)), name, found, dtype,
+                      emit.i32)
+
+
+def _blas_symbols():
+    """{dtype name: (symbol, integer type)} of the gemm routines found: NumPy's own OpenBLAS first (no
+    import to pay), then scipy's; empty when neither is there (the loop nests do all products)."""
+    found = {}
+    _numpy_blas(found)
+    if len(found) < 2:
+        _scipy_blas(found)
     return found
 
 
@@ -50,7 +82,7 @@ _BLAS = []
 
 
 def blas():
-    """{dtype name: gemm symbol}, resolved on first use (importing scipy takes a while)."""
+    """{dtype name: (gemm symbol, integer type)}, resolved on first use."""
     if not _BLAS:
         _BLAS.append(_blas_symbols())
     return _BLAS[0]
@@ -91,8 +123,8 @@ def _emit_gemm(k, eqn, layout):
     out = eqn.outputs[0]
     dt = out.aval.dtype
     ft = emit.value_type(dt)
-    i32 = emit.i32
-    gemm = emit.declare(b.module, blas()[dt.name], emit.void, [emit.ptr] * 13)
+    symbol, int_t = blas()[dt.name]  # the BLAS integer: 32 or 64 bits, by the library's interface
+    gemm = emit.declare(b.module, symbol, emit.void, [emit.ptr] * 13)
 
     def cell(typ, value):
         slot = emit.alloca_entry(b, typ)
@@ -101,10 +133,10 @@ def _emit_gemm(k, eqn, layout):
 
     trans_a = cell(emit.i8, ord("T") if y_last else ord("N"))  # op(rhs memory) = B^T
     trans_b = cell(emit.i8, ord("N") if x_last else ord("T"))  # op(lhs memory) = A^T
-    lda = cell(i32, kk if y_last else n)
-    ldb = cell(i32, kk if x_last else m)
-    args = dict(m=cell(i32, n), n=cell(i32, m), k=cell(i32, kk), alpha=cell(ft, 1.0), beta=cell(ft, 0.0),
-                ldc=cell(i32, n))
+    lda = cell(int_t, kk if y_last else n)
+    ldb = cell(int_t, kk if x_last else m)
+    args = dict(m=cell(int_t, n), n=cell(int_t, m), k=cell(int_t, kk), alpha=cell(ft, 1.0), beta=cell(ft, 0.0),
+                ldc=cell(int_t, n))
     x_ptr, y_ptr, out_ptr = k.buffer(x), k.buffer(y), k.buffer(out)
     with emit.loop_nest(b, batch, name="bb") as ivs:
         flat = emit.linear_index(b, ivs, batch)

@@ -172,6 +172,9 @@ def bind(prim, args, params):
     """Apply prim: run its impl on concrete args, or record an equation in the innermost trace of the args."""
     tracers = [a for a in args if isinstance(a, Tracer)]
     if not tracers:
+        trace = current_trace()
+        if trace is not None and _expands(prim, args, params):
+            return emit(trace, prim, args, params)
         return _eager(prim, args, params)
     trace = tracers[0]._trace
     for t in tracers:
@@ -218,6 +221,20 @@ def _plain(value):
     if isinstance(value, (np.bool_, np.integer, np.floating)):
         return value.item()
     return value
+
+
+EXPAND_LIMIT = 1024  # a constant result larger than this and than its operands stays an equation in a trace
+
+
+def _expands(prim, args, params):
+    """Would prim on these constants make a large array out of small ones (a broadcast, an iota)? Inside a
+    trace such a result stays an equation: folded, it would be a large constant that every call reads from
+    memory (and the compile cache hashes), where the equation fuses into its consumers for free."""
+    if getattr(prim, "effectful", False):
+        return False
+    out = prim.shape_rule(*[aval_of(a) for a in args], **params)
+    size = sum(a.size for a in out) if prim.multiple_results else out.size
+    return size > EXPAND_LIMIT and size > sum(int(np.size(a)) for a in args)
 
 
 def _eager(prim, args, params):

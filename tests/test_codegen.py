@@ -375,6 +375,20 @@ def test_large_matrix_products_match_interpreter(dims, dtype):
     np.testing.assert_allclose(compiled.run(args)[0], expected, rtol=tol, atol=tol)
 
 
+def test_blas_comes_from_numpys_own_openblas_without_importing_scipy():
+    import glob
+    import os
+    import subprocess
+    import sys
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libscipy_openblas64_*"))
+    if not libs:
+        pytest.skip("this NumPy does not bundle OpenBLAS (not a PyPI wheel)")
+    code = ("import sys; from jaxlike.codegen import linalg, emit; found = linalg.blas();"
+            "print(sorted(found), found['float64'][1] is emit.i64, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['float32',", "'float64']", "True", "False"]
+
+
 @pytest.mark.parametrize("axes", [(0,), (1,), (0, 2), (0, 1)], ids=str)
 def test_reductions_keeping_the_last_axis_run_in_memory_order(axes):
     import jaxlike.numpy as jnp

@@ -137,9 +137,12 @@ def test_batched_mlp_jacobian_is_one_matrix_product():
     mlp, xs = _mlp(), np.linspace(-1.0, 1.0, 8 * 64).reshape(8, 64)
     text = jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(mlp))).lower(xs).as_text()
     assert [line.split("=")[1].split()[0] for line in text.splitlines()[1:-1]] == [
-        "dot_general[dimension_numbers", "add", "tanh", "mul", "sub", "broadcast_in_dim[broadcast_dimensions",
-        "mul", "reshape[shape", "dot_general[dimension_numbers", "reshape[shape"]
-    assert "l:f64[256,256] = reshape[shape=(256, 256)] k" in text  # (batch, rows) merged: one product
+        "dot_general[dimension_numbers", "broadcast_in_dim[broadcast_dimensions", "add", "tanh", "mul", "sub",
+        "broadcast_in_dim[broadcast_dimensions", "broadcast_in_dim[broadcast_dimensions", "mul", "reshape[shape",
+        "dot_general[dimension_numbers", "reshape[shape"]
+    assert "n:f64[256,256] = reshape[shape=(256, 256)] m" in text  # (batch, rows) merged: one product
+    # the weights are broadcast by equations that fuse into their consumers, never batch-sized constants
+    assert text.startswith("{ lambda a:f64[256,64] b:f64[256] c:f64[32,256] ;")
     np.testing.assert_allclose(jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(mlp)))(xs),
                                np.stack([jaxlike.jacrev(mlp)(x) for x in xs]), rtol=1e-10, atol=1e-14)
 
