@@ -310,6 +310,69 @@ def dot_without_unit_axes(ins, dimension_numbers):  # dot(x, y) with free axes o
     return [rebind("reshape", inner, shape=out.shape)]
 
 
+def _placed(x, positions, shape):
+    """x broadcast into shape with its axis a at position positions[a] (in any order)."""
+    order = sorted(range(len(positions)), key=positions.__getitem__)
+    if order != list(range(len(positions))):
+        x = rebind("transpose", x, permutation=tuple(order))
+    return rebind("broadcast_in_dim", x, shape=tuple(shape),
+                  broadcast_dimensions=tuple(positions[a] for a in order))
+
+
+def _full_broadcast(x, shape):
+    """(operand, dims) when x is a broadcast that only adds axes (none of size one stretched), else None."""
+    parts = _bcast_parts(x)
+    if parts is None or _is_scalar(parts[0]) or not isinstance(parts[1], tuple) or not parts[1]:
+        return None
+    src, dims = parts
+    if any(aval_of(src).shape[a] != shape[d] for a, d in enumerate(dims)):
+        return None
+    return src, dims
+
+
+@row("dot_general")
+def dot_of_scaled_rows(ins, dimension_numbers):  # Σ_c (w[i,c] s[b,c]) y[c,k] → Σ_c s[b,c] (w[i,c] y[c,k]):
+    # a product whose lhs is an outer product of a weight w (no batch axes) and a batch s (no axes of w)
+    # multiplies the weight into y first, so the batch-sized lhs is never made. Same multiply-adds, but the
+    # array in memory is w·y (i × c × k) instead of w·s (b × i × c): the Jacobians of a layer under vmap.
+    lhs, rhs = ins
+    la, ra = aval_of(lhs), aval_of(rhs)
+    lc, rc, lb, rb, lf, rf = _dot_axes(dimension_numbers, la.ndim, ra.ndim)
+    eqn = _made(lhs, "mul")
+    if eqn is None or lb:
+        return None
+    factors = [_full_broadcast(operand(eqn, n), la.shape) for n in (0, 1)]
+    if None in factors:
+        return None
+    for (w, w_dims), (b, b_dims) in (factors, factors[::-1]):
+        batch = [d for d in lf if d in b_dims and d not in w_dims]
+        rows = [d for d in lf if d in w_dims and d not in b_dims]
+        if (sorted(batch + rows) != sorted(lf) or not all(c in w_dims and c in b_dims for c in lc)
+                or not batch or not rows):
+            continue
+        size = lambda axes, shape: int(np.prod([shape[a] for a in axes]))  # noqa: E731
+        if size(rf, ra.shape) >= size(batch, la.shape):
+            continue  # w·y would be as large as w·s: nothing saved
+        # wy has axes (contracted, rows, rhs free)
+        position = {c: n for n, c in enumerate(lc)}
+        position.update({r: len(lc) + n for n, r in enumerate(rows)})
+        wy_shape = ([la.shape[c] for c in lc] + [la.shape[r] for r in rows] + [ra.shape[f] for f in rf])
+        rhs_position = [lc.index(lc[rc.index(a)]) if a in rc else len(lc) + len(rows) + rf.index(a)
+                        for a in range(ra.ndim)]
+        wy = rebind("mul", _placed(w, [position[d] for d in w_dims], wy_shape),
+                    _placed(rhs, rhs_position, wy_shape))
+        b_contract = tuple(n for n, d in enumerate(b_dims) if d in lc)
+        out = rebind("dot_general", b, wy, dimension_numbers=(
+            (b_contract, tuple(position[b_dims[n]] for n in b_contract)), ((), ())))
+        # out has axes (batch in b's order, rows, rhs free); the product's are (lhs free, rhs free)
+        have = [d for d in b_dims if d in batch] + rows
+        perm = tuple(have.index(d) for d in lf) + tuple(range(len(lf), len(lf) + len(rf)))
+        if perm != tuple(range(len(perm))):
+            out = rebind("transpose", out, permutation=perm)
+        return [out]
+    return None
+
+
 @row("dot_general")
 def dot_of_merged_axes(ins, dimension_numbers):  # dot(x, y) with adjacent free axes of x (or y) in order
     # → the same dot with them merged into one (a reshape, no data moved): a plain matrix product

@@ -133,18 +133,56 @@ def test_mlp_jacobian_is_two_matrix_products_in_either_mode():
     np.testing.assert_allclose(jaxlike.jit(jaxlike.jacfwd(mlp))(x), jaxlike.jacrev(mlp)(x), rtol=1e-12)
 
 
-def test_batched_mlp_jacobian_is_one_matrix_product():
-    mlp, xs = _mlp(), np.linspace(-1.0, 1.0, 8 * 64).reshape(8, 64)
+def _ops(text):
+    return [line.split("=")[1].split()[0].split("[")[0] for line in text.splitlines()[1:-1]]
+
+
+@pytest.mark.parametrize("batch", [8, 128])
+def test_batched_mlp_jacobian_is_one_matrix_product(batch):
+    mlp, xs = _mlp(), np.linspace(-1.0, 1.0, batch * 64).reshape(batch, 64)
     text = jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(mlp))).lower(xs).as_text()
-    assert [line.split("=")[1].split()[0] for line in text.splitlines()[1:-1]] == [
-        "dot_general[dimension_numbers", "broadcast_in_dim[broadcast_dimensions", "add", "tanh", "mul", "sub",
-        "broadcast_in_dim[broadcast_dimensions", "broadcast_in_dim[broadcast_dimensions", "mul", "reshape[shape",
-        "dot_general[dimension_numbers", "reshape[shape"]
-    assert "n:f64[256,256] = reshape[shape=(256, 256)] m" in text  # (batch, rows) merged: one product
     # the weights are broadcast by equations that fuse into their consumers, never batch-sized constants
     assert text.startswith("{ lambda a:f64[256,64] b:f64[256] c:f64[32,256] ;")
+    head = ["dot_general", "broadcast_in_dim", "add", "tanh", "mul", "sub"]
+    if batch == 8:
+        # J_b = (W2 diag(s_b)) W1 with the (batch, rows) axes merged: one product of 256 x 256 by 256 x 64
+        assert _ops(text) == head + ["broadcast_in_dim", "broadcast_in_dim", "mul", "reshape", "dot_general",
+                                     "reshape"]
+        assert "n:f64[256,256] = reshape[shape=(256, 256)] m" in text
+    else:
+        # more examples than W1 has columns: J_b = s_b · (W2 ⊗ W1), one product of the batch of derivatives
+        # (128 x 256) with a 256 x 2048 weight, and the batch of scaled weight matrices is never made
+        assert _ops(text) == head + ["transpose", "broadcast_in_dim", "broadcast_in_dim", "mul", "reshape",
+                                     "dot_general", "reshape"]
+        assert "p:f64[128,2048] = dot_general[dimension_numbers=(((1,), (0,)), ((), ()))] j o" in text
+        assert "f64[128,32,256]" not in text
     np.testing.assert_allclose(jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(mlp)))(xs),
                                np.stack([jaxlike.jacrev(mlp)(x) for x in xs]), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", ["rows-batch-k", "batch-rows-k", "two-contractions", "rhs-transposed"])
+def test_products_of_scaled_rows_multiply_the_weight_first(case):
+    # lhs = w[i, c] * s[b, c] (an outer product in the free axes) contracted with y[c, k], with more batch
+    # rows b than columns k: the same numbers as the product as written, and no lhs-sized array
+    rng = np.random.default_rng(3)
+    w, y, s = rng.normal(size=(16, 40)), rng.normal(size=(40, 3)), rng.normal(size=(50, 40))
+    spec, wb, sb = {"rows-batch-k": ("ibc,ck->ibk", w[:, None, :], s[None, :, :]),
+                    "batch-rows-k": ("bic,ck->bik", w[None, :, :], s[:, None, :]),
+                    "rhs-transposed": ("bic,kc->bik", w[None, :, :], s[:, None, :])}.get(case, (None,) * 3)
+    if case == "rhs-transposed":
+        y = y.T.copy()
+    if case == "two-contractions":
+        w, y, s = rng.normal(size=(16, 2, 20)), rng.normal(size=(2, 20, 3)), rng.normal(size=(50, 2, 20))
+        spec, wb, sb = "bide,dek->bik", w[None], s[:, None]
+
+    def fun(s):
+        w_part = jnp.broadcast_to(w.reshape(wb.shape), np.broadcast_shapes(wb.shape, sb.shape))
+        return jnp.einsum(spec, w_part * s.reshape(sb.shape), y)
+
+    text = jaxlike.jit(fun).lower(s).as_text()
+    lhs_shape = ",".join(map(str, np.broadcast_shapes(wb.shape, sb.shape)))
+    assert f"f64[{lhs_shape}]" not in text, text
+    np.testing.assert_allclose(jaxlike.jit(fun)(s), np.einsum(spec, wb * sb, y), rtol=1e-12, atol=1e-12)
 
 
 def test_hessian_of_a_sum_of_a_matrix_product_reads_no_identity():
