@@ -7,6 +7,8 @@ Each primitive carries its rules as attributes, all registered next to its defin
 - ``jvp(primals, tangents, **params) -> (out, tangent_out)``; a tangent may be ``Zero``
 - ``transpose(ct, *args, **params) -> list``: one cotangent (or None) per arg; linear args are ``Linear``
 - ``batch(args, dims, **params) -> (out, dim)``; a dim is an int or ``not_mapped``
+- ``dce(used_outputs, eqn) -> Eqn | None``: optional, for a primitive with nested graphs (control flow):
+  the equation trimmed to the used outputs (see ir.dce); without it dce keeps an equation whole
 
 The handles the rules receive are Tracers (or NumPy arrays when a value is constant); their operators and
 the functions of ``ir.builder`` and the family files bind primitives, so a rule reads like the math.
@@ -31,6 +33,7 @@ class Primitive:
         self.jvp = None
         self.transpose = None
         self.batch = None
+        self.dce = None  # optional (not in RULES): only primitives with nested graphs have something to trim
         self.holes = {}  # rule name -> why this primitive has no such rule
         PRIMITIVES[name] = self
 

@@ -15,6 +15,7 @@ from .ir import dtypes
 from .ir.batching import batch_graph
 from .ir.builder import Tracer, aval_of, state, trace_graph
 from .ir.core import AVal
+from .ir.dce import dce
 from .ir.interpret import eval_graph
 from .ir.jvp import jvp_graph
 from .ir.partial_eval import partial_eval
@@ -205,11 +206,16 @@ def vjp_graphs(graph, diff):
 
 
 def make_ir(f, *, static_argnums=()):
-    """``make_ir(f)(*args)``: the Graph f traces to (abstractly, like jax.make_jaxpr)."""
+    """``make_ir(f)(*args)``: the Graph f traces to (abstractly, like jax.make_jaxpr).
+
+    Equations whose outputs nothing uses are left out: a transform applied inside f leaves some in the
+    trace (jacrev evaluates its primal graph for the residuals and discards the primal outputs). Nested
+    graphs print as traced (a loop keeps its carries; jit's lowering trims them).
+    """
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
         traced = trace_fn(f, args, kwargs, name="make_ir", abstract=True)
-        return traced.graph
+        return dce(traced.graph, trim_nested=False)
     return wrapped
 
 

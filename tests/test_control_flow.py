@@ -592,3 +592,18 @@ def test_docs_exist():
 @pytest.mark.parametrize("index", range(len(_doc_blocks())))
 def test_docs_control_flow_blocks_run(index):
     exec(compile(_doc_blocks()[index], f"docs/control_flow.md block {index}", "exec"), {"__name__": "__docs__"})
+
+
+
+# --------------------------------------------------------------------------------------------------
+# scan(..., unroll=k): accepted, no effect
+
+
+@pytest.mark.parametrize("unroll", [2, 3, True, False])
+def test_scan_unroll_is_accepted_and_changes_nothing(unroll):
+    f = lambda unroll: (lambda w, xs: lax.scan(lambda c, x: (jnp.sin(c) * w + x, c * 2.0), w, xs,
+                                               unroll=unroll))
+    w, xs = 0.7, np.arange(7.0) / 10
+    assert str(jaxlike.make_ir(f(unroll))(w, xs)) == str(jaxlike.make_ir(f(1))(w, xs))
+    for got, want in zip(f(unroll)(w, xs), f(1)(w, xs), strict=True):
+        np.testing.assert_array_equal(got, want)
