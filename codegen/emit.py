@@ -155,6 +155,8 @@ def linear_index(b, ivs, shape):
 
 def unravel(b, flat, shape):
     """The row-major index of the flat offset ``flat`` in an array of static ``shape``."""
+    if not shape:
+        return []  # a scalar: no index at all
     out = []
     rest = flat
     strides = np.cumprod((1,) + tuple(shape[:0:-1]))[::-1]
