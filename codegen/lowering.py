@@ -106,7 +106,7 @@ def _libm_row(name):
 
 
 def _vmath_row(name):
-    """exp / tanh as inlined polynomial kernels (vmath.py): loops calling them vectorise."""
+    """A function of vmath.FUNCTIONS as an inlined polynomial kernel: loops calling it vectorise."""
     def fn(b, eqn, args):
         from . import vmath
         return vmath.call(b, name, args[0])
@@ -475,13 +475,13 @@ def _control(name):
 LOWERINGS = {
     # unary
     "neg": Elementwise(_neg),
-    "sin": _intrinsic_row("sin"), "cos": _intrinsic_row("cos"), "tan": _libm_row("tan"),
+    "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _libm_row("tan"),
     "asin": _libm_row("asin"), "acos": _libm_row("acos"), "atan": _libm_row("atan"),
     "sinh": _libm_row("sinh"), "cosh": _libm_row("cosh"), "tanh": _vmath_row("tanh"),
     "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),
-    "exp": _vmath_row("exp"), "exp2": _intrinsic_row("exp2"), "expm1": _libm_row("expm1"),
-    "log": _intrinsic_row("log"), "log2": _intrinsic_row("log2"), "log10": _intrinsic_row("log10"),
-    "log1p": _libm_row("log1p"),
+    "exp": _vmath_row("exp"), "exp2": _intrinsic_row("exp2"), "expm1": _vmath_row("expm1"),
+    "log": _vmath_row("log"), "log2": _intrinsic_row("log2"), "log10": _intrinsic_row("log10"),
+    "log1p": _vmath_row("log1p"),
     "sqrt": _intrinsic_row("sqrt"), "cbrt": _libm_row("cbrt"),
     "logistic": Elementwise(_logistic),
     "abs": Elementwise(_abs), "sign": Elementwise(_sign),

@@ -1,19 +1,38 @@
-"""exp and tanh as straight-line polynomial kernels, so loops calling them vectorise.
+"""exp, tanh, sin, cos, log, log1p and expm1 as straight-line polynomial kernels, so loops calling them
+vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
 emitted once per module as ``alwaysinline`` internal functions: after inlining, the loop vectoriser turns
-them into SIMD code. float32 goes through the float64 kernel (one rounding at the end).
+them into SIMD code. float32 goes through the float64 kernel (one rounding at the end). The polynomials are
+Taylor series whose coefficients are computed here, with the degree chosen so the truncation stays below
+a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
-Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp within
-1 ulp, tanh within 3 ulp; NaN, ±inf, overflow to inf, underflow through the subnormals to 0 and signed
-zeros behave as libm's.
+Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, sin,
+cos, log, log1p and expm1 within 1 ulp, tanh within 3 ulp; NaN, ±inf, overflow to inf, underflow through
+the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for negative
+arguments behave as libm's.
 
 - exp: ``x = n ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite, ln2 in two parts so ``n ln2_hi`` is exact),
   the Taylor polynomial of degree 13 for ``exp(r)`` (truncation below 0.05 ulp), then ``2^n`` applied in
   two halves so results near overflow and in the subnormal range are rounded once.
 - tanh: the odd Taylor series (degree 27) below ``|x| = 0.4``; ``1 - 2 / (exp(2|x|) + 1)`` above, with the
   sign put back; ``±1`` beyond ``|x| = 22``.
+- sin, cos: ``x = n pi/2 + r`` with ``|r| <~ pi/4`` (Cody-Waite with fdlibm's three 33-bit pieces of
+  pi/2 and a fourth for the rest, exact two-sums in between: ``r`` as a double-double good to about
+  2^-100, enough where ``r`` is as small as 6e-19); Taylor polynomials of degree 17 (sin) and 18 (cos)
+  on ``r``, picked and signed by ``n mod 4``. The pieces' products with ``n`` are exact for ``|n| < 2^20``,
+  hence the bound ``|x| < 2^20``; beyond it (and at ±inf), libm's own reduction in a branch. That branch
+  calls a function that declares masked vector variants of itself, so the loop still vectorises and
+  calls libm only for the lanes that need it (_huge).
+- log: ``x = 2^k m`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` (subnormals scaled by 2^54 first),
+  ``log m = log1p(f) = 2 atanh(f / (2 + f))`` as an odd series to degree 21, summed as fdlibm orders it
+  (``k ln2_hi + (f - (f^2/2 - (s (f^2/2 + R) + k ln2_lo)))``) so the large terms are added last.
+- log1p: ``u = 1 + x`` with its rounding error ``c`` (an exact two-sum); ``log u + c / u``; ``x`` itself
+  below 2^-54.
+- expm1: ``x = n ln2 + r`` with ``r`` a double-double; ``expm1(r)`` by Taylor to degree 14, then
+  ``(2^n - 1) + 2^n expm1(r)``, both terms exact for ``|n| <= 53`` so the result is rounded once;
+  ``x`` itself below 2^-54, -1 below -40.
 """
 
 from fractions import Fraction
@@ -32,6 +51,22 @@ EXP_MIN = -745.1332191019412  # below: 0
 EXP_TERMS = 14  # 1/k! for k < 14
 TANH_SMALL = 0.4
 TANH_TERMS = 14  # x, x^3, ..., x^27
+# sin, cos: fdlibm's pi/2 in pieces of at most 33 significant bits (the last one a full double)
+TWO_OVER_PI = 6.36619772367581382433e-01
+PIO2_1 = 1.57079632673412561417e+00
+PIO2_2 = 6.07710050630396597660e-11
+PIO2_3 = 2.02226624871116645580e-21
+PIO2_3T = 8.47842766036889956997e-32  # pi/2 - (PIO2_1 + PIO2_2 + PIO2_3), to 7e-49
+SIN_MAX = 2.0 ** 20  # |n| < 2^20 below: every n * PIO2_k exact; libm above
+SIN_TINY = 2.0 ** -26  # below: sin x rounds to x
+SIN_TERMS = 9  # x, x^3, ..., x^17: the first term left out is below 0.002 ulp at pi/4
+COS_TERMS = 10  # 1, x^2, ..., x^18
+SQRT2 = 1.4142135623730951
+LOG_TERMS = 10  # R(s^2) = 2/3 s^2 + 2/5 s^4 + ... + 2/21 s^20
+LOG1P_TINY = 2.0 ** -54  # below: log1p x rounds to x
+EXPM1_MIN = -40.0  # below: -1 (e^-40 is below half an ulp of 1)
+EXPM1_TERMS = 15  # hi^2/2! ... hi^14/14!: truncation below 0.01 ulp at |hi| = ln2 / 2
+EXPM1_TINY = 2.0 ** -54  # below: expm1 x rounds to x
 
 
 def _bernoulli(n):
@@ -48,6 +83,9 @@ def _tanh_coefficients(terms):
 
 
 _TANH_C = _tanh_coefficients(TANH_TERMS)
+_SIN_C = [(-1) ** k / factorial(2 * k + 1) for k in range(SIN_TERMS)]
+_COS_C = [(-1) ** k / factorial(2 * k) for k in range(COS_TERMS)]
+_LOG_C = [2.0 / (2 * k + 3) for k in range(LOG_TERMS)]
 
 
 def _c(value):
@@ -99,6 +137,270 @@ def _tanh_body(b, x, exp_fn):
     return b.select(b.fcmp_unordered("uno", x, x), x, y)  # NaN in, NaN out
 
 
+def _two_sum(b, a, c):
+    """``(s, e)`` with ``s = fl(a + c)`` and ``a + c = s + e`` exactly (Knuth: no condition on magnitudes)."""
+    s = b.fadd(a, c)
+    v = b.fsub(s, a)
+    e = b.fadd(b.fsub(a, b.fsub(s, v)), b.fsub(c, v))
+    return s, e
+
+
+def _select_tiny(b, x, y, bound):
+    """``x`` where ``|x| < bound`` (there ``f(x)`` rounds to ``x``: keeps ±0 and the subnormals), else ``y``."""
+    return b.select(b.fcmp_ordered("<", _intrinsic(b, "fabs", x), _c(bound)), x, y)
+
+
+# --------------------------------------------------------------------------------------------------
+# sin and cos
+
+
+def _reduce_pio2(b, x):
+    """``x = n pi/2 + (hi + lo)`` with ``|hi + lo| <~ pi/4``, for ``|x| < SIN_MAX``: ``(n & 3, hi, lo)``.
+
+    ``n pi/2`` is subtracted in four pieces. The first three have at most 33 significant bits and
+    ``|n| < 2^20``, so each product ``n PIO2_k`` is exact; ``x - n PIO2_1`` is exact (Sterbenz) and the next
+    two subtractions are exact two-sums, so the only roundings are the last piece and the final sum: the
+    reduced argument is good to about ``2^-100`` absolutely, well inside the ``~2^-60`` to which a double
+    below ``2^20`` can approach a multiple of ``pi/2``.
+    """
+    inside = b.fcmp_ordered("<", _intrinsic(b, "fabs", x), _c(SIN_MAX))
+    n = _intrinsic(b, "rint", b.fmul(b.select(inside, x, _c(0.0)), _c(TWO_OVER_PI)))  # NaN, inf: n = 0
+    a = b.fsub(x, b.fmul(n, _c(PIO2_1)))
+    s, e = _two_sum(b, a, b.fneg(b.fmul(n, _c(PIO2_2))))
+    s, e2 = _two_sum(b, s, b.fneg(b.fmul(n, _c(PIO2_3))))
+    lo = b.fsub(b.fadd(e, e2), b.fmul(n, _c(PIO2_3T)))
+    hi = b.fadd(s, lo)
+    lo = b.fsub(lo, b.fsub(hi, s))  # |s| >= |lo|: the rounding error of s + lo, exactly
+    q = b.and_(b.fptosi(n, i32), ir.Constant(i32, 3))
+    return q, hi, lo
+
+
+def _sin_poly(b, hi, lo):
+    """sin(hi + lo) ~ hi + (hi^3 S(hi^2) + lo (1 - hi^2 / 2)) for ``|hi| <~ pi/4``, ``|lo| <= ulp(hi) / 2``."""
+    z = b.fmul(hi, hi)
+    tail = b.fmul(b.fmul(hi, z), _horner(b, z, _SIN_C[1:]))
+    tail = b.fadd(tail, b.fmul(lo, b.fsub(_c(1.0), b.fmul(_c(0.5), z))))
+    return b.fadd(hi, tail)
+
+
+def _cos_poly(b, hi, lo):
+    """cos(hi + lo) ~ (1 - hi^2/2) + (hi^4 C(hi^2) - hi lo), the rounding error of ``1 - hi^2/2`` kept."""
+    z = b.fmul(hi, hi)
+    w = b.fmul(_c(0.5), z)
+    u = b.fsub(_c(1.0), w)
+    u_err = b.fsub(b.fsub(_c(1.0), u), w)  # exact: 1 >= w
+    tail = b.fsub(b.fmul(b.fmul(z, z), _horner(b, z, _COS_C[2:])), b.fmul(hi, lo))
+    return b.fadd(u, b.fadd(u_err, tail))
+
+
+def _sincos_body(b, x, name):
+    q, hi, lo = _reduce_pio2(b, x)
+    s, c = _sin_poly(b, hi, lo), _cos_poly(b, hi, lo)
+    if name == "cos":  # cos(x) = sin(x + pi/2): one quadrant on
+        q = b.add(q, ir.Constant(i32, 1))
+    odd = b.trunc(q, ir.IntType(1))
+    y = b.select(odd, c, s)
+    negate = b.icmp_unsigned("!=", b.and_(q, ir.Constant(i32, 2)), ir.Constant(i32, 0))
+    y = b.select(negate, b.fneg(y), y)
+    if name == "sin":
+        y = _select_tiny(b, x, y, SIN_TINY)
+    return y
+
+
+def _huge_fallback(b, fn, x, y, name):
+    """Beyond SIN_MAX (and at ±inf) libm's own reduction, in a branch the common path never takes.
+
+    The branch calls ``jaxlike.<name>.huge``, which tells the loop vectoriser of its own masked vector
+    variants (_huge): the vectorised loop calls libm for the huge lanes only. A plain libm call here,
+    even in a branch, would keep the whole loop scalar.
+    """
+    fast = b.block
+    slow = fn.append_basic_block("huge")
+    done = fn.append_basic_block("done")
+    big = b.fcmp_unordered(">=", _intrinsic(b, "fabs", x), _c(SIN_MAX))
+    big = b.and_(big, b.fcmp_ordered("ord", x, x))
+    b.cbranch(big, slow, done)
+    b.position_at_end(slow)
+    libm = b.call(_huge(b.module, name), [x])
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(f64)
+    phi.add_incoming(y, fast)
+    phi.add_incoming(libm, slow)
+    return phi
+
+
+HUGE_WIDTHS = (2, 4, 8)  # vector widths of the masked variants: SSE2, AVX2, AVX-512 doubles
+
+
+def _huge(module, name):
+    """``jaxlike.<name>.huge(x)``: libm's ``name(x)``, with masked vector variants the vectoriser may use.
+
+    LLVM's loop vectoriser vectorises a call when the callee names a vector variant of itself in its
+    ``vector-function-abi-variant`` attribute (vector function ABI mangling: ``_ZGV_LLVM_M4v_<scalar>(<vector>)``
+    is masked, 4 lanes, one vector argument). Each variant calls libm for its active lanes only.
+    """
+    full = f"jaxlike.{name}.huge"
+    fn = module.globals.get(full)
+    if fn is not None:
+        return fn
+    libm = emit.declare(module, name, f64, [f64])
+    fn = ir.Function(module, ir.FunctionType(f64, [f64]), name=full)
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")  # inlined, the libm call would be back in the loop body
+    fn.attributes.add("nounwind")
+    # libm writes errno, which nothing here reads: the vectoriser accepts no other memory effect in a call
+    fn.attributes.add("readnone")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b.ret(b.call(libm, [fn.args[0]]))
+    variants = [_masked_variant(module, libm, f"{full}.v{width}", width) for width in HUGE_WIDTHS]
+    mangled = ",".join(f"_ZGV_LLVM_M{v.type.pointee.return_type.count}v_{full}({v.name})" for v in variants)
+    # llvmlite knows keyword attributes only: a string attribute goes in through the underlying set
+    set.add(fn.attributes, f'"vector-function-abi-variant"="{mangled}"')
+    _keep(module, variants)
+    return fn
+
+
+def _masked_variant(module, libm, full, width):
+    """``<width x double> f(<width x double> x, <width x i1> mask)``: libm on the lanes where mask is set."""
+    vec = ir.VectorType(f64, width)
+    fn = ir.Function(module, ir.FunctionType(vec, [vec, ir.VectorType(ir.IntType(1), width)]), name=full)
+    fn.linkage = "internal"
+    fn.attributes.add("nounwind")
+    fn.attributes.add("readnone")
+    x, mask = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    none = b.icmp_unsigned("==", b.bitcast(mask, ir.IntType(width)), ir.Constant(ir.IntType(width), 0))
+    with b.if_then(none, likely=True):  # the common case: no huge lane
+        b.ret(x)
+    result = x
+    for lane in range(width):
+        i = ir.Constant(i32, lane)
+        before = b.block
+        with b.if_then(b.extract_element(mask, i)):
+            computed = b.insert_element(result, b.call(libm, [b.extract_element(x, i)]), i)
+            then = b.block
+        phi = b.phi(vec)
+        phi.add_incoming(computed, then)
+        phi.add_incoming(result, before)
+        result = phi
+    b.ret(result)
+    return fn
+
+
+def _keep(module, functions):
+    """List ``functions`` in ``llvm.compiler.used``, so no pass deletes them before the vectoriser calls them."""
+    used = module.globals.get("llvm.compiler.used")
+    if used is not None:
+        functions = [*used.initializer.constant, *functions]
+        del module.globals["llvm.compiler.used"]
+        module.scope._useset.discard("llvm.compiler.used")
+    array = ir.ArrayType(emit.ptr, len(functions))
+    used = ir.GlobalVariable(module, array, "llvm.compiler.used")
+    used.linkage = "appending"
+    used.section = "llvm.metadata"
+    used.initializer = ir.Constant(array, list(functions))
+
+
+# --------------------------------------------------------------------------------------------------
+# log and log1p
+
+
+def _log_parts(b, u):
+    """``u = 2^k m`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` for a positive finite ``u``: ``(k, m)``, float ``k``."""
+    subnormal = b.fcmp_ordered("<", u, _c(2.0 ** -1022))
+    u = b.select(subnormal, b.fmul(u, _c(2.0 ** 54)), u)
+    bits = b.bitcast(u, i64)
+    k = b.sub(b.lshr(bits, ir.Constant(i64, 52)), ir.Constant(i64, 1023))
+    k = b.select(subnormal, b.sub(k, ir.Constant(i64, 54)), k)
+    mantissa = b.or_(b.and_(bits, ir.Constant(i64, (1 << 52) - 1)), ir.Constant(i64, 1023 << 52))
+    m = b.bitcast(mantissa, f64)  # in [1, 2)
+    high = b.fcmp_ordered(">", m, _c(SQRT2))
+    m = b.select(high, b.fmul(m, _c(0.5)), m)
+    k = b.add(k, b.zext(high, i64))
+    return b.sitofp(k, f64), m
+
+
+def _log1p_of_reduced(b, f):
+    """log(1 + f) - f + f^2/2 = s (f^2/2 + R(s^2)) with s = f / (2 + f): returns ``(f^2/2, s (f^2/2 + R))``.
+
+    From log(1 + f) = 2 atanh(s) = 2s + 2s^3/3 + 2s^5/5 + ... and 2s = f - s f. |s| <= 0.1716, so the
+    series to s^21 (R to degree 20 in s) truncates below 2^-60 relatively.
+    """
+    s = b.fdiv(f, b.fadd(_c(2.0), f))
+    s2 = b.fmul(s, s)
+    r = b.fmul(s2, _horner(b, s2, _LOG_C))
+    hfsq = b.fmul(_c(0.5), b.fmul(f, f))
+    return hfsq, b.fmul(s, b.fadd(hfsq, r))
+
+
+def _log_special(b, x, y):
+    """libm's values at the edges: log(±0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN stays NaN."""
+    y = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), x, y)
+    y = b.select(b.fcmp_ordered("==", x, _c(0.0)), _c(float("-inf")), y)
+    y = b.select(b.fcmp_ordered("<", x, _c(0.0)), _c(float("nan")), y)
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
+
+
+def _log_body(b, x):
+    # log x = k ln2 + log(1 + f), f = m - 1 exact; k LN2_HI exact, the small terms summed first
+    safe = b.select(b.fcmp_ordered(">", x, _c(0.0)), x, _c(1.0))
+    safe = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), _c(1.0), safe)
+    k, m = _log_parts(b, safe)
+    f = b.fsub(m, _c(1.0))
+    hfsq, tail = _log1p_of_reduced(b, f)
+    small = b.fsub(hfsq, b.fadd(tail, b.fmul(k, _c(LN2_LO))))
+    y = b.fadd(b.fmul(k, _c(LN2_HI)), b.fsub(f, small))
+    return _log_special(b, x, y)
+
+
+def _log1p_body(b, x):
+    # u = 1 + x rounded, c its rounding error (exact two-sum); log1p x = log u + c / u
+    safe = b.select(b.fcmp_ordered(">", x, _c(-1.0)), x, _c(0.0))
+    safe = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), _c(0.0), safe)
+    u, c = _two_sum(b, _c(1.0), safe)
+    k, m = _log_parts(b, u)
+    f = b.fsub(m, _c(1.0))
+    hfsq, tail = _log1p_of_reduced(b, f)
+    small = b.fsub(hfsq, b.fadd(tail, b.fadd(b.fmul(k, _c(LN2_LO)), b.fdiv(c, u))))
+    y = b.fadd(b.fmul(k, _c(LN2_HI)), b.fsub(f, small))
+    y = _log_special(b, b.fadd(x, _c(1.0)), y)  # the edges of log1p x are those of log(1 + x)
+    y = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), x, y)
+    return _select_tiny(b, x, y, LOG1P_TINY)
+
+
+# --------------------------------------------------------------------------------------------------
+# expm1
+
+
+def _expm1_body(b, x):
+    # x = n ln2 + (hi + lo), expm1 x = 2^n expm1(hi + lo) + (2^n - 1)
+    t = b.select(b.fcmp_ordered(">", x, _c(EXP_MAX)), _c(EXP_MAX), x)
+    t = b.select(b.fcmp_ordered("<", t, _c(EXPM1_MIN)), _c(EXPM1_MIN), t)
+    t = b.select(b.fcmp_unordered("uno", x, x), _c(0.0), t)
+    n = _intrinsic(b, "rint", b.fmul(t, _c(LOG2E)))
+    hi, lo = _two_sum(b, b.fsub(t, b.fmul(n, _c(LN2_HI))), b.fneg(b.fmul(n, _c(LN2_LO))))
+    # expm1(hi + lo) ~ expm1(hi) + lo e^hi ~ hi + (hi^2 P(hi) + lo (1 + hi))
+    p = b.fmul(b.fmul(hi, hi), _horner(b, hi, [1.0 / factorial(k) for k in range(2, EXPM1_TERMS)]))
+    p = b.fadd(hi, b.fadd(p, b.fmul(lo, b.fadd(_c(1.0), hi))))
+    k = b.fptosi(n, i32)
+    # |n| <= 53: 2^n - 1 and 2^n p are exact, the sum rounds once
+    small_n = b.fadd(b.fsub(_pow2(b, k), _c(1.0)), b.fmul(_pow2(b, k), p))
+    # n > 53: the -1 lies below half an ulp of 2^n; 2^n applied in two halves, as in exp, near overflow
+    half = b.ashr(k, ir.Constant(i32, 1))
+    scaled = b.fadd(b.fsub(p, _pow2(b, b.sub(ir.Constant(i32, 0), b.select(
+        b.icmp_signed("<", k, ir.Constant(i32, 1000)), k, ir.Constant(i32, 1000))))), _c(1.0))
+    large_n = b.fmul(b.fmul(scaled, _pow2(b, half)), _pow2(b, b.sub(k, half)))
+    y = b.select(b.icmp_signed("<=", k, ir.Constant(i32, 53)), small_n, large_n)
+    y = b.select(b.fcmp_ordered(">", x, _c(EXP_MAX)), _c(float("inf")), y)
+    y = b.select(b.fcmp_unordered("uno", x, x), x, y)
+    return _select_tiny(b, x, y, EXPM1_TINY)
+
+
+# --------------------------------------------------------------------------------------------------
+# One internal function per kernel and module
+
+
 def _function(module, name):
     """The module's ``jaxlike.<name>.f64``, emitted on first use."""
     full = f"jaxlike.{name}.f64"
@@ -113,17 +415,24 @@ def _function(module, name):
     (x,) = fn.args
     if name == "exp":
         b.ret(_exp_body(b, x))
-    else:
+    elif name == "tanh":
         b.ret(_tanh_body(b, x, _function(module, "exp")))
+    elif name in ("sin", "cos"):
+        b.ret(_huge_fallback(b, fn, x, _sincos_body(b, x, name), name))
+    else:
+        b.ret(_BODIES[name](b, x))
     return fn
 
 
+_BODIES = {"log": _log_body, "log1p": _log1p_body, "expm1": _expm1_body}
+
+
 def call(b, name, x):
-    """``name(x)`` (``exp`` or ``tanh``) for a float32 or float64 ``x``, inlined and vectorisable."""
+    """``name(x)`` (one of FUNCTIONS) for a float32 or float64 ``x``, inlined and vectorisable."""
     fn = _function(b.module, name)
     if x.type == f64:
         return b.call(fn, [x])
     return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
 
 
-FUNCTIONS = ("exp", "tanh")
+FUNCTIONS = ("exp", "tanh", "sin", "cos", "log", "log1p", "expm1")
