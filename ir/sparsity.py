@@ -78,9 +78,21 @@ def identity(n, offset=0):
     return IndexSets(np.arange(n + 1, dtype=np.int64), offset + np.arange(n, dtype=np.int64))
 
 
+class PatternTooLarge(Exception):
+    """The analysis would hold more (element, input element) pairs at once than its budget allows."""
+
+
+def _charge(pairs):
+    """Raise PatternTooLarge when one step would build more pairs than the running analysis's budget."""
+    limit = getattr(_report, "max_pairs", None)
+    if limit is not None and pairs > limit:
+        raise PatternTooLarge(f"{pairs} dependencies in one step, over the budget of {limit}")
+
+
 def full(n, cols):
     """Every element depends on every input element in cols (the conservative answer)."""
     cols = np.asarray(cols, np.int64)
+    _charge(n * len(cols))
     return IndexSets(np.arange(n + 1, dtype=np.int64) * len(cols), np.tile(cols, n))
 
 
@@ -91,6 +103,7 @@ def _expand(sets, src):
     starts = sets.indptr[safe]
     lens = np.where(valid, sets.indptr[safe + 1] - starts, 0)
     total = int(lens.sum())
+    _charge(total)
     first = np.cumsum(lens) - lens  # where each row starts in the output
     positions = np.repeat(starts - first, lens) + np.arange(total, dtype=np.int64)
     return lens, positions
@@ -182,7 +195,8 @@ class Operand:
 
 
 RULES = {}  # primitive name -> rule(eqn, operands) -> [IndexSets per output]
-_report = threading.local()  # .conservative: the primitives the running analysis handled conservatively
+_report = threading.local()  # of the running analysis: .conservative (primitives handled conservatively)
+#                               and .max_pairs (its budget, or None)
 
 
 def rule(*names):
@@ -244,13 +258,15 @@ def _constant_outputs(eqn, ops):
     return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs, strict=True)]
 
 
-def jacobian_sparsity(graph, diff=None, conservative=None):
+def jacobian_sparsity(graph, diff=None, conservative=None, max_pairs=None):
     """(rows, cols) of the structural non-zeros of the Jacobian of graph.
 
     Rows number the elements of the outputs (each flattened row-major, one output after the other), columns
     the elements of the inputs flagged in diff (all inputs by default). Sorted by row, then column. The
     names of the primitives that had to be handled conservatively (all inputs to all outputs) are appended
-    to the list ``conservative`` when one is given.
+    to the list ``conservative`` when one is given. With ``max_pairs``, a step that would build more
+    (element, input element) pairs than that raises PatternTooLarge: the time and memory of the analysis
+    stay bounded when its caller only wants a sparse pattern.
     """
     diff = [True] * len(graph.inputs) if diff is None else list(diff)
     in_sets, offset = [], 0
@@ -260,12 +276,13 @@ def jacobian_sparsity(graph, diff=None, conservative=None):
             offset += var.aval.size
         else:
             in_sets.append(None)
-    outer = getattr(_report, "conservative", None)
+    outer = getattr(_report, "conservative", None), getattr(_report, "max_pairs", None)
     _report.conservative = [] if conservative is None else conservative
+    _report.max_pairs = max_pairs
     try:
         out_sets = stack(sparsity_eval(graph, in_sets))
     finally:
-        _report.conservative = outer
+        _report.conservative, _report.max_pairs = outer
     return out_sets.rows(), out_sets.indices.copy()
 
 
@@ -479,6 +496,7 @@ def _dot_general(eqn, ops):
             # this[b, i, k] reaches out[b, i, j] only where other[b, k, j] != 0 (for y: x[b, i, k] != 0)
             mask = np.transpose(other.value, (yb + yc + yf) if not swap else (xb + xf + xc))
             mask = mask.reshape((nb, nk, nj) if not swap else (nb, ni, nk)) != 0
+            _charge(int(np.count_nonzero(mask)) * (ni if not swap else nj))
             if not swap:
                 b, k, j = np.nonzero(mask)
                 i = np.arange(ni, dtype=np.int64)

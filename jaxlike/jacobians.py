@@ -29,6 +29,7 @@ from .ir.prims.binary import select
 from .ir.prims.control import scan
 from .ir.prims.shape import concatenate
 from .ir.simplify import simplify
+from .ir.sparse_rewrite import compressed_dense_graph
 from .ir.transpose import transpose_graph
 from .random import batch_frame
 from .vmap import check_chunk_size, check_randomness, iota as _iota
@@ -119,9 +120,14 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 offset += aval.size
             return [b for row in blocks for b in row]
 
-        graph, captured = trace_graph(build, g.in_avals, name="transform")
-        graph = simplify(_basis_last(graph, basis_eqns))
-        flat = eval_graph(graph, *traced.leaves, *extra, *traced.captured, *captured)
+        # a sparse Jacobian: one jvp per colour of its columns ('different' draws need one per column)
+        graph = compressed_dense_graph(g, diff, "fwd") if index_pos is None else None
+        if graph is not None:
+            flat = eval_graph(graph, *traced.leaves, *traced.captured)
+        else:
+            graph, captured = trace_graph(build, g.in_avals, name="transform")
+            graph = simplify(_basis_last(graph, basis_eqns))
+            flat = eval_graph(graph, *traced.leaves, *extra, *traced.captured, *captured)
         blocks = [flat[o * len(columns):(o + 1) * len(columns)] for o in range(n_out)]
         result = _assemble(args, nums, single, traced.out_tree, blocks)
         return (result, _aux_values(traced.aux)) if has_aux else result
@@ -225,20 +231,33 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         g = traced.graph
         _float_outputs("jacrev", g, traced.out_tree)
         diff = diff_leaves + [False] * len(traced.captured)
-        known, linear, nres = linearize_graphs(g, diff)
         n_out = len(g.outputs)
         diff_avals = [a for a, d in zip(g.in_avals, diff) if d]
-        residuals = eval_graph(known, *traced.leaves, *traced.captured)[n_out:]
-        blocks = []
-        for o in range(n_out):
-            # the linear map to output o alone: its transpose never sees the other outputs
-            lin_o = dce(Graph(linear.consts, linear.inputs, linear.eqns, [linear.outputs[o]]))
-            t_o = simplify(transpose_graph(lin_o, [False] * nres + [True] * len(diff_avals)))
-            blocks.append(jacobian_rows(t_o, residuals, g.out_avals[o], diff_avals, chunk_size))
+        # a sparse Jacobian: one vjp per colour of its rows (chunk_size asks for the chunks of the basis)
+        dense = compressed_dense_graph(g, diff, "rev") if chunk_size is None else None
+        if dense is not None:
+            flat = eval_graph(dense, *traced.leaves, *traced.captured)
+            blocks = [flat[o * len(diff_avals):(o + 1) * len(diff_avals)] for o in range(n_out)]
+        else:
+            blocks = _rows_by_basis(g, diff, diff_avals, traced, chunk_size)
         result = _assemble(args, nums, single, traced.out_tree, blocks)
         return (result, _aux_values(traced.aux)) if has_aux else result
 
     return wrapped
+
+
+def _rows_by_basis(g, diff, diff_avals, traced, chunk_size):
+    """The blocks of jacrev, output by output, by pulling back the rows of the identity."""
+    known, linear, nres = linearize_graphs(g, diff)
+    n_out = len(g.outputs)
+    residuals = eval_graph(known, *traced.leaves, *traced.captured)[n_out:]
+    blocks = []
+    for o in range(n_out):
+        # the linear map to output o alone: its transpose never sees the other outputs
+        lin_o = dce(Graph(linear.consts, linear.inputs, linear.eqns, [linear.outputs[o]]))
+        t_o = simplify(transpose_graph(lin_o, [False] * nres + [True] * len(diff_avals)))
+        blocks.append(jacobian_rows(t_o, residuals, g.out_avals[o], diff_avals, chunk_size))
+    return blocks
 
 
 def hessian(func, argnums=0, has_aux=False):

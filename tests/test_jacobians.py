@@ -248,7 +248,7 @@ def test_jacobians_compose():
 
 def test_large_basis_is_built_from_iota_not_a_constant():
     n = 300
-    graph = make_ir(jacfwd(jnp.sin))(np.ones(n))
+    graph = make_ir(jacfwd(lambda x: jnp.sin(x) * jnp.sum(x)))(np.ones(n))  # dense: the plain basis
     assert all(v.size < n * n for v in graph.consts.values())
     assert any(e.prim.name == "iota" for e in graph.eqns)
     np.testing.assert_allclose(jacrev(jnp.sin)(np.full(n, 0.5)), np.diag(np.full(n, np.cos(0.5))))
@@ -327,6 +327,118 @@ def test_jacobian_errors():
         jacobian(lambda x: {"y": x}, x)
     with pytest.raises(TypeError, match="input 0 has dtype int64; only float inputs"):
         jacobian(lambda x: x * 2.0, np.arange(2))
+
+
+# --------------------------------------------------------------------------------------------------
+# Sparse Jacobians: one jvp (vjp) per colour of the pattern, the same values as the plain basis
+
+
+def _stencil(x):  # tridiagonal, not square
+    return x[1:-1] ** 2 - jnp.sin(x[:-2]) + 2.0 * x[2:]
+
+
+def _periodic(x):  # a periodic stencil through roll, then a nonlinearity
+    return jnp.tanh(jnp.roll(x, 1) * x - 0.5 * jnp.roll(x, -1))
+
+
+def _blocks(params, x):  # a pytree in and out, two arguments
+    y = params["a"] * jnp.exp(x) + params["b"][::-1] * x
+    return {"y": y, "z": jnp.cumsum(y[:4]) * 2.0}
+
+
+def _dense(x):
+    return jnp.sin(x) * jnp.sum(x ** 2)
+
+
+X40 = np.linspace(-1.0, 1.3, 40)
+PARAMS = {"a": np.linspace(0.5, 1.5, 40), "b": np.linspace(-1.0, 1.0, 40)}
+SPARSE_CASES = [
+    ("stencil", _stencil, (X40,), 0),
+    ("periodic", _periodic, (X40,), 0),
+    ("diagonal", jnp.sin, (X40,), 0),
+    ("blocks-argnums", _blocks, (PARAMS, X40), (0, 1)),
+    ("blocks-x", _blocks, (PARAMS, X40), 1),
+    ("dense", _dense, (X40,), 0),
+    ("float32", _periodic, (X40.astype(np.float32),), 0),
+]
+
+
+def _plain(monkeypatch, fn):
+    """fn() with the compression turned off: one basis vector per input (output) element."""
+    with monkeypatch.context() as m:
+        m.setattr(jaxlike.ir.sparse_rewrite, "MIN_GAIN", 10 ** 9)
+        return fn()
+
+
+def _assert_same(got, want):
+    for a, b in zip(tree.leaves(got), tree.leaves(want), strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)  # bit for bit (up to the sign of zero)
+
+
+@pytest.mark.parametrize("transform", [jacfwd, jacrev], ids=["jacfwd", "jacrev"])
+@pytest.mark.parametrize("name, f, args, argnums", SPARSE_CASES, ids=[c[0] for c in SPARSE_CASES])
+def test_sparse_jacobians_equal_the_plain_basis(monkeypatch, transform, name, f, args, argnums):
+    for wrap in (lambda g: g, jaxlike.jit):
+        got = wrap(transform(f, argnums=argnums))(*args)
+        want = _plain(monkeypatch, lambda: wrap(transform(f, argnums=argnums))(*args))
+        _assert_same(got, want)
+
+
+@pytest.mark.parametrize("f", [_stencil, _periodic, lambda x: jnp.sin(x[::-1])],
+                         ids=["stencil", "periodic", "anti-diagonal"])
+def test_sparse_jacfwd_runs_one_jvp_per_colour(monkeypatch, f):
+    colours = jaxlike.sparse.sparsity_pattern(f, mode="fwd")(X40).n_colors
+    assert colours <= 4  # 3 for a chain, 4 for a ring of 40
+    text = str(make_ir(jacfwd(f))(X40))
+    plain = str(_plain(monkeypatch, lambda: make_ir(jacfwd(f))(X40)))
+    # the plain basis batches over the 40 columns; the dense result aside, the compressed graph never does
+    body = [line for line in text.split("let")[1].splitlines() if "= reshape" not in line]
+    assert "[40," in plain and not any("[40," in line for line in body)
+    if f is _stencil:
+        assert f"f64[{colours},38] = mul" in text  # the batched jvp: one row per colour
+    graph = make_ir(jaxlike.jit(jacfwd(f)))(X40)
+    # the largest value computed before the dense result is one entry per non-zero (or one jvp per colour)
+    nnz = jaxlike.sparse.sparsity_pattern(f)(X40).nnz
+    sizes = [v.aval.size for e in graph.eqns if e.prim.name not in ("broadcast_in_dim", "scatter", "reshape")
+             for v in e.outputs]
+    assert max(sizes) <= max(nnz, colours * 40)
+
+
+def test_sparse_jacrev_runs_one_vjp_per_colour():
+    f = lambda x: jnp.sin(x[1:]) * x[:-1]  # noqa: E731  (bidiagonal: 2 colours of rows)
+    x = np.linspace(0.1, 1.0, 40)
+    assert jaxlike.sparse.sparsity_pattern(f, mode="rev")(x).n_colors == 2
+    sizes = [v.aval.size for e in make_ir(jacrev(f))(x).eqns if e.prim.name not in ("broadcast_in_dim",
+             "scatter", "reshape") for v in e.outputs]
+    assert max(sizes) <= 2 * 40  # the batched vjp: one row of 40 per colour, not one per output (39)
+
+
+def test_sparse_jacobians_fall_back_where_colouring_does_not_win():
+    # a dense Jacobian, and a custom derivative (its pattern rule is conservative): the plain basis
+    x = np.linspace(0.1, 1.0, 12)
+    f = jaxlike.custom_jvp(lambda x: jnp.sin(x))
+    f.defjvp(lambda primals, tangents: (jnp.sin(primals[0]), jnp.cos(primals[0]) * tangents[0]))
+    for fn in (_dense, f):
+        graph = make_ir(jacfwd(fn))(x)
+        assert not any(e.prim.name == "scatter" for e in graph.eqns)  # the compressed path scatters
+    np.testing.assert_allclose(jacfwd(f)(x), np.diag(np.cos(x)), rtol=1e-15)
+
+
+def test_sparse_jacobians_keep_has_aux_vmap_hessian_and_chunks():
+    x = np.linspace(0.1, 1.0, 16)
+    jac, aux = jacfwd(lambda x: (_periodic(x), jnp.sum(x)), has_aux=True)(x)
+    np.testing.assert_array_equal(jac, jacfwd(_periodic)(x))
+    assert float(aux) == pytest.approx(np.sum(x))
+    xs = np.stack([x, 2 * x, -x])
+    batched = vmap(jacrev(_periodic))(xs)
+    for k in range(3):
+        np.testing.assert_array_equal(batched[k], jacrev(_periodic)(xs[k]))
+    rosen = lambda x: jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)  # noqa: E731
+    H = jaxlike.jit(hessian(rosen))(x)  # jacfwd of the gradient: 3 colours for 16 columns
+    np.testing.assert_allclose(H, jaxlike.sparse.hessian(rosen)(x).toarray(), rtol=1e-12)
+    assert np.count_nonzero(H) == 16 + 2 * 15
+    np.testing.assert_array_equal(jacrev(_periodic, chunk_size=5)(x), jacrev(_periodic)(x))
 
 
 # --------------------------------------------------------------------------------------------------
