@@ -13,8 +13,8 @@ bench/problems.py (name, args, numpy, jaxlike, numba), so the bench runner can t
 - sparse CSR: the same, as the scipy.sparse.csr_matrix that solve_ivp receives (jaxlike only; the
   hand-written reference builds it with SciPy's constructor).
 - dense: the 2048 x 2048 matrix. jaxlike: ``jaxlike.sparse.jacobian(format='dense', compiled=True)`` (the
-  sparse values scattered into zeros, in one compiled graph), and the generic ``jit(jacfwd(rhs))`` (one
-  jvp per column, batched).
+  sparse values scattered into zeros, in one compiled graph), and the generic ``jit(jacfwd(rhs))`` and
+  ``jit(jacrev(rhs))``, which read the same pattern off the graph and run one jvp (vjp) per colour.
 """
 
 import os
@@ -199,6 +199,10 @@ def jaxlike_jacfwd(n):
     return jaxlike.jit(jaxlike.jacfwd(make_rhs(n), argnums=1))
 
 
+def jaxlike_jacrev(n):
+    return jaxlike.jit(jaxlike.jacrev(make_rhs(n), argnums=1))
+
+
 def p4(n=32):
     """The problems, in the format of bench/problems.py."""
     t, y = np.asarray(0.0), initial_state(n)
@@ -212,10 +216,12 @@ def p4(n=32):
            dict(name=f"P4 Brusselator {size}: dense", args=(t, y), numpy=numpy_dense(n),
                 jaxlike=lambda: jaxlike_dense(n)),
            dict(name=f"P4 Brusselator {size}: dense by jit(jacfwd)", args=(t, y), numpy=numpy_dense(n),
-                jaxlike=lambda: jaxlike_jacfwd(n))]
+                jaxlike=lambda: jaxlike_jacfwd(n)),
+           dict(name=f"P4 Brusselator {size}: dense by jit(jacrev)", args=(t, y), numpy=numpy_dense(n),
+                jaxlike=lambda: jaxlike_jacrev(n))]
     if numba:
         out[0]["numba"] = out[1]["numba"] = lambda: numba_values(n)
-        out[3]["numba"] = out[4]["numba"] = lambda: numba_dense(n)
+        out[3]["numba"] = out[4]["numba"] = out[5]["numba"] = lambda: numba_dense(n)
     return out
 
 

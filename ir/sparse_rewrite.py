@@ -539,7 +539,7 @@ def densify(values, rows, cols, shape):
 # Dense Jacobians by compression: what jacfwd and jacrev do when colouring wins
 
 MIN_GAIN = 4  # compress when colours * MIN_GAIN <= the number of basis vectors the colours replace
-MIN_PAIRS = 1 << 20  # the pattern analysis may always build this many (element, input) pairs in one step
+MIN_PAIRS = 1 << 16  # the pattern analysis may always build this many (element, input) pairs in one step
 
 
 def compressed_dense_graph(graph, diff, mode):

@@ -18,6 +18,7 @@ The pipeline, once per input signature (pytree structure, shapes, dtypes) and ca
    result. That Graph is interpreted, or compiled with ``jaxlike.jit`` when ``compiled=True``.
 
 Each call then runs only step 4's graph and wraps the values (in CSR order) into the format asked for.
+The graph passes of step 4 live in ``jaxlike.ir.sparse_rewrite``; this module plans, caches and formats.
 
 The Jacobian is that of the flattened output with respect to the flattened input: output leaves are
 flattened (row-major) and concatenated into the rows, the leaves of the differentiated arguments likewise
