@@ -24,16 +24,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import jaxlike  # noqa: E402
 import jaxlike.numpy as jnp  # noqa: E402
 import jaxlike.sparse  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import median_seconds  # noqa: E402  (bench/ is a folder of scripts)
 
 try:
     import numba
@@ -226,24 +227,7 @@ def p4(n=32):
 
 
 # --------------------------------------------------------------------------------------------------
-# Timing
-
-
-def median_seconds(fn, args, budget=0.5):
-    """The median time of one call, from batches sized to take about a millisecond each."""
-    fn(*args)
-    start = time.perf_counter()
-    fn(*args)
-    once = max(time.perf_counter() - start, 1e-8)
-    inner = max(1, int(1e-3 / once))
-    samples = []
-    deadline = time.perf_counter() + budget
-    while len(samples) < 7 or (time.perf_counter() < deadline and len(samples) < 300):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn(*args)
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+# Checking
 
 
 def as_array(x):
@@ -282,16 +266,15 @@ def main(argv=None):
     rows = []
     for index, p in enumerate(p4(args.n)):
         want = as_array(p["numpy"](*p["args"]))
-        row = {"name": p["name"], "numpy": median_seconds(p["numpy"], p["args"])}
+        row = {"name": p["name"], "numba": None}
+        fns = {"numpy": p["numpy"]}
         for impl in ("numba", "jaxlike"):
-            if impl not in p:
-                row[impl] = None
-                continue
-            fn = p[impl]()
-            got = as_array(fn(*p["args"]))
-            if not np.allclose(got, want, rtol=1e-12, atol=1e-9):
-                raise AssertionError(f"{p['name']}: {impl} disagrees with the reference")
-            row[impl] = median_seconds(fn, p["args"])
+            if impl in p:
+                fns[impl] = p[impl]()
+                got = as_array(fns[impl](*p["args"]))
+                if not np.allclose(got, want, rtol=1e-12, atol=1e-9):
+                    raise AssertionError(f"{p['name']}: {impl} disagrees with the reference")
+        row.update(median_seconds(fns, p["args"]))
         row["first"] = None if args.no_first_call else first_call(index, args.n)
         rows.append(row)
 

@@ -16,10 +16,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")  # JAX 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -27,25 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import problems  # noqa: E402  (bench/ is a folder of scripts, not a package)
+from timing import median_seconds  # noqa: E402
 
 IMPLS = ("numba", "jax", "torch", "jaxlike")
-
-
-def median_seconds(fn, args, budget=0.3):
-    """The median time of one call, from batches sized to take about a millisecond each."""
-    fn(*args)
-    start = time.perf_counter()
-    fn(*args)
-    once = max(time.perf_counter() - start, 1e-8)
-    inner = max(1, int(1e-3 / once))
-    samples = []
-    deadline = time.perf_counter() + budget
-    while len(samples) < 5 or (time.perf_counter() < deadline and len(samples) < 200):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn(*args)
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
 
 
 def check(name, impl, got, want):
@@ -135,12 +117,12 @@ def main(argv=None):
             continue
         want = p["numpy"](*p["args"])
         row = {"name": p["name"]}
-        row["numpy"] = median_seconds(p["numpy"], p["args"], args.budget)
+        fns = {"numpy": p["numpy"]}
         for impl in IMPLS:
             if impl in p:
-                fn = p[impl]()
-                check(p["name"], impl, fn(*p["args"]), want)
-                row[impl] = median_seconds(fn, p["args"], args.budget)
+                fns[impl] = p[impl]()
+                check(p["name"], impl, fns[impl](*p["args"]), want)
+        row.update(median_seconds(fns, p["args"], args.budget))
         if not args.no_first_call:
             row["first_call"], row["peak_mib"] = first_call(p["name"], "jaxlike", args.only)
             if "jax" in p:

@@ -100,7 +100,8 @@ def _register_python():
         from numpy.core import _multiarray_umath as mu
     table = api.PyCapsule_GetPointer(mu._ARRAY_API, None)
     entries = (ctypes.c_void_p * 200).from_address(table)
-    _register("jaxlike_PyArray_New", entries[93])  # PyArray_New, index from __multiarray_api.h
+    _register("jaxlike_PyArray_New", entries[93])  # indices from __multiarray_api.h
+    _register("jaxlike_PyArray_Zeros", entries[183])
     _register("jaxlike_PyArray_Type", id(np.ndarray))
     _register("jaxlike_PyTuple_Type", id(tuple))
     _register("jaxlike_str_out", id(OUT_KEYWORD))

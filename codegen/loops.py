@@ -124,6 +124,9 @@ class GroupEmitter:
         for eqn in reductions:
             row = LOWERINGS[eqn.prim.name]
             accs[eqn] = [emit.alloca_entry(b, c.type) for c in row.init(eqn)]
+        if group.mask is not None:
+            self._emit_masked_loop()
+            return
         if group.axes is None and not group.needs_index and group.shape:
             self.flat = True  # every access is at the loop's own index: one flat loop vectorises best
             with emit.loop_nest(b, (int(np.prod(group.shape)),)) as ivs:
@@ -154,6 +157,17 @@ class GroupEmitter:
                 self.regs[eqn.outputs[0]] = row.finish(b, eqn, values)
             self._run_members("outer", kept, kept)
             self.regs = saved
+
+    def _emit_masked_loop(self):
+        """The positions where i_a - i_b == k, and no others: i_b follows i_a (a < b). The output is zeros
+        elsewhere already (plan.py, ``_plan_masked_outputs``)."""
+        a, axis, k = self.group.mask
+        shape, b = self.group.shape, self.b
+        with emit.loop_nest(b, shape[:axis] + shape[axis + 1:]) as ivs:
+            i = b.sub(ivs[a], emit.index(k))
+            with b.if_then(b.icmp_unsigned("<", i, emit.index(shape[axis]))):  # 0 <= i < n, unsigned
+                full = list(ivs[:axis]) + [i] + list(ivs[axis:])
+                self._run_members("inner", full, full)
 
     def _emit_column_loop(self, reductions):
         group, b = self.group, self.b

@@ -36,7 +36,7 @@ ALIGN = 64
 class Storage:
     """A buffer: an argument, an output, a constant or a workspace slot."""
 
-    __slots__ = ("kind", "index", "nbytes", "ready", "end", "offset", "array")
+    __slots__ = ("kind", "index", "nbytes", "ready", "end", "offset", "array", "zeroed")
 
     def __init__(self, kind, nbytes, ready, index=None, array=None):
         self.kind = kind  # "arg" | "out" | "const" | "ws"
@@ -46,6 +46,7 @@ class Storage:
         self.end = ready  # index of the last group that reads it
         self.offset = None
         self.array = array
+        self.zeroed = False  # an output the caller hands in as zeros (see GraphPlan._plan_masked_outputs)
 
     def __repr__(self):
         return f"Storage({self.kind}, {self.index}, {self.nbytes}B, {self.ready}..{self.end})"
@@ -66,6 +67,7 @@ class Group:
         self.copy = None  # (atom, Storage) for a copy group
         self.buffers = {}  # atom -> Storage: operands of a kernel read from a copy made for it
         self.column = None  # reduction eqn -> accumulator Storages, when reducing in memory order
+        self.mask = None  # (a, b, k): the loop runs only where i_a - i_b == k (a masked output)
 
     def level_of(self, shape):
         if self.kind != "loop":
@@ -108,7 +110,7 @@ def _nbytes(aval):
 class GraphPlan:
     """The groups of a Graph, the storage of every materialised Var, and the workspace layout."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, zeroed_outputs=False):
         self.graph = graph
         self.groups = []
         self.info = {}
@@ -123,6 +125,8 @@ class GraphPlan:
         for eqn in graph.eqns:
             self._plan(eqn)
         self._plan_outputs()
+        if zeroed_outputs:
+            self._plan_masked_outputs()
         self._plan_column_reductions()
         self.workspace_size = self._layout()
 
@@ -322,6 +326,61 @@ class GraphPlan:
             st = Storage("out", _nbytes(aval), group.index, index=j)
             group.copy = (atom, st)
             self.out_storage.append(st)
+
+    def _plan_masked_outputs(self):
+        """An output ``select(i_a - i_b == k, x, 0)``, the diagonal of a jacfwd or jacrev of an elementwise
+        function (k ≠ 0 for a chunk of rows), is written on its mask only: the caller hands the output in
+        as zeros (a fresh one from NumPy's calloc, whose pages are not even touched until written), and the
+        group's loop runs over the mask's positions, n of them for an n×n diagonal instead of n².
+
+        Only for a top-level graph (``zeroed_outputs``): the caller of a nested region does not zero."""
+        for group in self.groups:
+            if group.kind != "loop" or group.axes is not None or len(group.stores) != 1:
+                continue
+            var, level = group.stores[0]
+            st = self.storage[var]
+            if st.kind != "out" or level != "inner":
+                continue
+            made = {out: eqn for eqn, _ in group.members for out in eqn.outputs}
+            select = made.get(var)
+            if select is None or select.prim.name != "select" or not self._is_zero(select.inputs[2]):
+                continue
+            compare = made.get(select.inputs[0])
+            if compare is None or compare.prim.name != "eq":
+                continue
+            left, right = (self._affine_iota(x, made) for x in compare.inputs)
+            if left is None or right is None or left[0] == right[0]:
+                continue
+            (da, ca), (db, cb) = left, right  # i_da + ca == i_db + cb  ⇔  i_da - i_db == cb - ca
+            group.mask = (da, db, cb - ca) if da < db else (db, da, ca - cb)
+            st.zeroed = True
+
+    def _affine_iota(self, atom, made):
+        """(dimension, c) when ``atom`` is ``iota + c`` over the whole group (c a static integer)."""
+        if isinstance(atom, Lit):
+            return None
+        info = self.info[atom]
+        if info.kind == "view" and info.eqn.prim.name == "iota":
+            return info.eqn.params["dimension"], 0
+        eqn = made.get(atom)
+        if eqn is None or eqn.prim.name not in ("add", "sub"):
+            return None
+        x, c = eqn.inputs
+        if eqn.prim.name == "add" and isinstance(x, Lit):
+            x, c = c, x
+        inner = None if isinstance(x, Lit) else self.info[x]
+        if (inner is None or inner.kind != "view" or inner.eqn.prim.name != "iota" or not isinstance(c, Lit)
+                or np.asarray(c.value).dtype.kind not in "iu"):
+            return None
+        return inner.eqn.params["dimension"], int(c.value) * (1 if eqn.prim.name == "add" else -1)
+
+    def _is_zero(self, atom):
+        if not isinstance(atom, Lit):
+            info = self.info[atom]
+            if info.kind != "view" or info.eqn.prim.name != "broadcast_in_dim":
+                return False
+            atom = info.eqn.inputs[0]
+        return isinstance(atom, Lit) and atom.value == 0
 
     def _plan_column_reductions(self):
         """Reductions that keep the last axis run in memory order, accumulating into buffers.

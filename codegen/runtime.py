@@ -6,7 +6,7 @@ Every compiled Graph is one LLVM module with
 - ``entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)``: a ``METH_FASTCALL`` function that
   checks each argument in native code (exact type ``numpy.ndarray``, ndim, every dimension, dtype, C
   contiguous and aligned, reading the ``PyArrayObject`` fields at their fixed offsets), allocates the
-  outputs with NumPy's ``PyArray_New``, provides the workspace (on the stack when small, else one
+  outputs with NumPy's ``PyArray_New`` (``PyArray_Zeros`` for one written on a mask only), provides the workspace (on the stack when small, else one
   ``PyMem_RawMalloc`` per call: never shared, so threads never race on it), runs ``core`` and returns one
   array or a tuple. On any mismatch it hands the whole call to ``self``, a Python callable, through
   ``PyObject_Vectorcall``: that fallback converts the arguments or raises a clear error.
@@ -71,7 +71,7 @@ _new_cfunction.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
 
 def build_module(graph, name="jaxlike_fn"):
     """The LLVM module of ``graph`` (core + entry) and its plan."""
-    plan = GraphPlan(graph)
+    plan = GraphPlan(graph, zeroed_outputs=True)
     module = ir.Module(name=name)
     module.triple = engine.TRIPLE
     module.data_layout = engine.DATA_LAYOUT
@@ -204,6 +204,10 @@ def _emit_entry(module, core, graph, plan):
         for other, m in ranges + [(given_data[i], _nbytes(graph.outputs[i].aval)) for i in range(j)]:
             if m:
                 check(b.not_(_overlap(b, d, n, other, m)))
+    for d, st, atom in zip(given_data, plan.out_storage, graph.outputs, strict=True):
+        if st.zeroed:  # written on its mask only: the rest must be zeros
+            memset = emit.declare(module, "llvm.memset.p0.i64", emit.void, [ptr, i8, i64, emit.i1])
+            b.call(memset, [d, ir.Constant(i8, 0), emit.index(_nbytes(atom.aval)), ir.Constant(emit.i1, 0)])
     b.call(emit.declare(module, "Py_IncRef", emit.void, [ptr]), [out_obj])  # returned: a new reference
     with_out_end = b.block
     b.branch(body)
@@ -211,6 +215,7 @@ def _emit_entry(module, core, graph, plan):
     b.position_at_end(without_out)
     new_array = emit.declare(module, "jaxlike_PyArray_New", ptr,
                              [ptr, i32, ptr, i32, ptr, ptr, i32, i32, ptr])
+    zeros_array = emit.declare(module, "jaxlike_PyArray_Zeros", ptr, [i32, ptr, ptr, i32])
     decref = emit.declare(module, "Py_DecRef", emit.void, [ptr])
     outs, out_data = [], []
     for j, atom in enumerate(graph.outputs):
@@ -224,9 +229,14 @@ def _emit_entry(module, core, graph, plan):
             dims = gv
         else:
             dims = null
-        obj = b.call(new_array, [array_type, ir.Constant(i32, aval.ndim), dims,
-                                 ir.Constant(i32, aval.dtype.num), null, null, ir.Constant(i32, 0),
-                                 ir.Constant(i32, 0), null])
+        if plan.out_storage[j].zeroed:  # NumPy's calloc: a large output's untouched pages stay unmapped
+            descr = _extern_global(module, f"jaxlike_descr_{aval.dtype.name}")
+            b.call(emit.declare(module, "Py_IncRef", emit.void, [ptr]), [descr])  # PyArray_Zeros steals it
+            obj = b.call(zeros_array, [ir.Constant(i32, aval.ndim), dims, descr, ir.Constant(i32, 0)])
+        else:
+            obj = b.call(new_array, [array_type, ir.Constant(i32, aval.ndim), dims,
+                                     ir.Constant(i32, aval.dtype.num), null, null, ir.Constant(i32, 0),
+                                     ir.Constant(i32, 0), null])
         with b.if_then(b.icmp_unsigned("==", obj, null), likely=False):
             for prev in outs:
                 b.call(decref, [prev])
@@ -362,11 +372,16 @@ class CompiledGraph:
 
         ``out``, a list of arrays checked with ``check_out``, receives the results (and is returned).
         """
-        fresh = [np.empty(a.shape, a.dtype) for a in self.out_avals]
+        zeroed = [st.zeroed for st in self.plan.out_storage]
+        fresh = [(np.zeros if z else np.empty)(a.shape, a.dtype) for a, z in zip(self.out_avals, zeroed)]
         ws = np.empty(self.workspace_size + 64, np.uint8)
         ws_ptr = ws.ctypes.data + (-ws.ctypes.data) % 64
         direct = out is not None and not _shares_memory(out, arrays)
         outs = out if direct else fresh
+        if direct:
+            for o, z in zip(out, zeroed, strict=True):
+                if z:
+                    o.fill(0)
         self._core(*[a.ctypes.data for a in arrays], *[o.ctypes.data for o in outs], ws_ptr)
         if out is not None and not direct:
             for dst, src in zip(out, fresh, strict=True):

@@ -534,3 +534,80 @@ def test_reshape_views_through_rank_zero_read_the_right_element():
     np.testing.assert_array_equal(got[1], 6.0)
     for a, b in zip(got, eval_graph(graph, x), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------------
+# Outputs written on a mask only
+
+
+def _masked_graph(shape, a, b, shift_a, shift_b, v_axis):
+    """select(iota_a + shift_a == iota_b + shift_b, broadcast(v), 0) of ``shape``, v along ``v_axis``."""
+    from jaxlike.ir.prims.misc import iota
+
+    def fun(v):
+        ia, ib = iota(np.int32, shape, a), iota(np.int32, shape, b)
+        if shift_a:
+            ia = ia + np.int32(shift_a)
+        if shift_b:
+            ib = ib - np.int32(-shift_b)
+        x = PRIMITIVES["broadcast_in_dim"].bind(v, shape=shape, broadcast_dimensions=(v_axis,))
+        return [binary.select(PRIMITIVES["eq"].bind(ia, ib), jnp.sin(x) * 3.0, np.float64(0.0))]
+    return graph_of(fun, [AVal((shape[v_axis],), np.float64)])
+
+
+@pytest.mark.parametrize("shape, a, b, shift_a, shift_b, mask", [  # over 1024 elements: not a folded constant
+    ((40, 40), 0, 1, 0, 0, (0, 1, 0)),      # the diagonal
+    ((33, 50), 1, 0, 0, 0, (0, 1, 0)),      # written the other way round
+    ((33, 50), 0, 1, 3, 0, (0, 1, -3)),     # a shifted diagonal, as for a chunk of rows
+    ((50, 33), 0, 1, 0, -2, (0, 1, -2)),    # i_0 == i_1 - 2
+    ((3, 24, 24), 2, 1, 0, 0, (1, 2, 0)),   # a batch axis in front
+    ((24, 3, 24), 0, 2, 1, 1, (0, 2, 0)),   # the mask skips an axis
+])
+def test_masked_outputs_are_written_on_their_mask_only(shape, a, b, shift_a, shift_b, mask):
+    graph = _masked_graph(shape, a, b, shift_a, shift_b, v_axis=len(shape) - 1)
+    plan = GraphPlan(graph, zeroed_outputs=True)
+    assert [g.mask for g in plan.groups if g.mask] == [mask]
+    assert plan.out_storage[0].zeroed
+    v = np.linspace(0.1, 2.0, shape[-1])  # sin(v) never 0: a zero of the result is off the mask
+    compiled = compile_and_compare(graph, [v])
+    index = np.indices(shape)
+    on = index[a] + shift_a == index[b] + shift_b
+    want = np.where(on, 3.0 * np.sin(np.broadcast_to(v, shape)), 0.0)
+    # a fresh result, and an out= buffer full of garbage, come back whole, zeros included, on both paths
+    for run in (lambda o: compiled.run([v])[0], lambda o: compiled.run([v], out=[o])[0],
+                lambda o: compiled.native(pytest.fail)(v), lambda o: compiled.native(pytest.fail)(v, out=o)):
+        got = run(np.full(shape, np.nan))
+        np.testing.assert_array_equal(got == 0, ~on)
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+def test_a_mask_that_is_not_one_stays_a_full_loop():
+    from jaxlike.ir.prims.misc import iota
+
+    def fun(v):  # i_0 == 2: a comparison with a constant, not of two iotas
+        shape = (40, 40)
+        x = PRIMITIVES["broadcast_in_dim"].bind(v, shape=shape, broadcast_dimensions=(1,))
+        same = PRIMITIVES["eq"].bind(iota(np.int32, shape, 0), np.int32(2))
+        return [binary.select(same, x, np.float64(0.0))]
+    graph = graph_of(fun, [AVal((40,), np.float64)])
+    assert not any(g.mask for g in GraphPlan(graph, zeroed_outputs=True).groups)
+    v = np.arange(1.0, 41.0)
+    want = np.zeros((40, 40))
+    want[2] = v
+    np.testing.assert_array_equal(compile_and_compare(graph, [v]).run([v])[0], want)
+
+
+def test_jacobian_of_an_elementwise_function_writes_its_diagonal_only():
+    def f(x):
+        return jnp.sin(x) * jnp.exp(-x * x) + x ** 3
+    x = np.linspace(-2.0, 2.0, 300)
+    jac = jaxlike.jit(jaxlike.jacfwd(f))
+    plan = GraphPlan(jac.lower(x).graph, zeroed_outputs=True)
+    assert [g.mask for g in plan.groups if g.mask] == [(0, 1, 0)]
+    want = np.diag(np.cos(x) * np.exp(-x * x) - 2 * x * np.sin(x) * np.exp(-x * x) + 3 * x * x)
+    np.testing.assert_allclose(jac(x), want, rtol=1e-13, atol=1e-13)
+    out = np.full((300, 300), 7.0)
+    assert jac(x, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=1e-13, atol=1e-13)
+    batched = jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(f)))(np.stack([x, -x]))
+    np.testing.assert_allclose(batched, np.stack([want, want]), rtol=1e-13, atol=1e-13)
