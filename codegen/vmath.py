@@ -35,7 +35,7 @@ arguments behave as libm's.
   ``x`` itself below 2^-54, -1 below -40.
 """
 
-from fractions import Fraction
+import functools
 from math import comb, factorial
 
 from llvmlite import ir
@@ -70,19 +70,21 @@ EXPM1_TINY = 2.0 ** -54  # below: expm1 x rounds to x
 
 
 def _bernoulli(n):
+    from fractions import Fraction  # here, not at import: fractions and decimal cost milliseconds to load
+
     b = [Fraction(1)]
     for m in range(1, n + 1):
         b.append(-sum(comb(m + 1, k) * b[k] for k in range(m)) / (m + 1))
     return b
 
 
-def _tanh_coefficients(terms):
+@functools.cache  # on the first tanh emitted: exact rational arithmetic, a few milliseconds
+def _tanh_coefficients(terms=TANH_TERMS):
     """c_k of tanh x = sum c_k x^(2k+1): 2^(2n) (2^(2n) - 1) B_(2n) / (2n)!, n = k + 1."""
     b = _bernoulli(2 * terms)
     return [float(2 ** (2 * n) * (2 ** (2 * n) - 1) * b[2 * n] / factorial(2 * n)) for n in range(1, terms + 1)]
 
 
-_TANH_C = _tanh_coefficients(TANH_TERMS)
 _SIN_C = [(-1) ** k / factorial(2 * k + 1) for k in range(SIN_TERMS)]
 _COS_C = [(-1) ** k / factorial(2 * k) for k in range(COS_TERMS)]
 _LOG_C = [2.0 / (2 * k + 3) for k in range(LOG_TERMS)]
@@ -129,7 +131,7 @@ def _exp_body(b, x):
 def _tanh_body(b, x, exp_fn):
     a = _intrinsic(b, "fabs", x)
     x2 = b.fmul(x, x)
-    small = b.fmul(x, _horner(b, x2, _TANH_C))
+    small = b.fmul(x, _horner(b, x2, _tanh_coefficients()))
     e = b.call(exp_fn, [b.fmul(_c(2.0), b.select(b.fcmp_ordered("<", a, _c(22.0)), a, _c(22.0)))])
     large = b.fsub(_c(1.0), b.fdiv(_c(2.0), b.fadd(e, _c(1.0))))
     large = _intrinsic(b, "copysign", large, x)
