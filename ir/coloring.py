@@ -28,6 +28,22 @@ PAIR_LIMIT = 50_000_000  # a conflict graph with more edges than this is not bui
 
 
 # --------------------------------------------------------------------------------------------------
+# Sorted unique integers
+
+
+def unique_ints(keys, return_counts=False):
+    """``np.unique`` of integer keys (flattened), sorted. NumPy 2's own imports ``numpy.ma`` on its first
+    call, 25 ms of the first jacfwd or jacrev that reads a sparsity pattern."""
+    keys = np.sort(np.asarray(keys).ravel())
+    first = np.ones(len(keys), bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    if not return_counts:
+        return keys[first]
+    starts = np.flatnonzero(first)
+    return keys[starts], np.diff(np.append(starts, len(keys)))
+
+
+# --------------------------------------------------------------------------------------------------
 # Conflict graphs, as CSR adjacency (indptr, neighbours) without self loops
 
 
@@ -36,7 +52,7 @@ def _csr(n, src, dst):
     keep = src != dst
     src, dst = src[keep], dst[keep]
     if len(src):
-        keys = np.unique(src * n + dst)
+        keys = unique_ints(src * n + dst)
         src, dst = np.divmod(keys, n)
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
@@ -224,9 +240,12 @@ def color_rows(rows, cols, shape, ordering="best"):
 
 def is_column_coloring(rows, cols, colors):
     """True when no row holds two columns of one colour."""
-    keys = np.unique(np.stack([np.asarray(rows), np.asarray(cols)]), axis=1)
-    pairs = np.stack([keys[0], np.asarray(colors)[keys[1]]])
-    return np.unique(pairs, axis=1).shape[1] == keys.shape[1]
+    rows, cols, colors = (np.asarray(a, np.int64) for a in (rows, cols, colors))
+    if len(rows) == 0:
+        return True
+    width = int(cols.max()) + 1
+    rows, cols = np.divmod(unique_ints(rows * width + cols), width)  # the distinct (row, column) entries
+    return len(unique_ints(rows * (int(colors.max()) + 1) + colors[cols])) == len(rows)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,7 +308,7 @@ def star_sources(rows, cols, colors):
     colors = np.asarray(colors, np.int64)
     width = num_colors(colors)
     # how many entries of row i have colour c
-    keys, counts = np.unique(rows * width + colors[cols], return_counts=True)
+    keys, counts = unique_ints(rows * width + colors[cols], return_counts=True)
     alone = np.zeros(len(rows), bool)
     alone[:] = counts[np.searchsorted(keys, rows * width + colors[cols])] == 1
     src_row = np.where(alone, rows, cols)

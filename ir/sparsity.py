@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from . import dtypes
+from .coloring import unique_ints
 from .core import Lit, subgraphs
 from .primitive import PRIMITIVES
 
@@ -127,7 +128,7 @@ def from_pairs(n, rows, cols):
     if len(cols) == 0:
         return empty(n)
     width = int(cols.max()) + 1
-    keys = np.unique(rows * width + cols)
+    keys = unique_ints(rows * width + cols)
     rows, cols = np.divmod(keys, width)
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
@@ -172,7 +173,7 @@ def stack(all_sets):
 
 def union_all(sets):
     """The set of all input elements any element depends on, sorted."""
-    return np.unique(sets.indices)
+    return unique_ints(sets.indices)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,7 +353,7 @@ def _fallback(eqn, ops):
     A primitive with nested graphs is the same; control flow gets its own rules."""
     if getattr(_report, "conservative", None) is not None:
         _report.conservative.append(eqn.prim.name)
-    cols = np.unique(np.concatenate([op.sets.indices for op in ops]))
+    cols = unique_ints(np.concatenate([op.sets.indices for op in ops]))
     return [full(v.aval.size, cols) for v in eqn.outputs]
 
 

@@ -232,7 +232,7 @@ def plan_hessian(graph, diff, coloring_kind="star", name="hessian", clock=None, 
     clock.lap("pattern")
     n = sum(a.size for a, d in zip(graph.in_avals, diff, strict=True) if d)
     # symmetric by definition: the union of the pattern with its transpose, in CSR order
-    keys = np.unique(np.concatenate([rows * n + cols, cols * n + rows]))
+    keys = coloring.unique_ints(np.concatenate([rows * n + cols, cols * n + rows]))
     rows, cols = np.divmod(keys, n) if n else (rows, cols)
     if coloring_kind == "star":
         colors = coloring.color_star(rows, cols, n)
@@ -522,7 +522,7 @@ def _spy_svg(info, path, title):
            f'<rect x="{x2:.1f}" y="{top}" width="{cn * cx:.1f}" height="{cm * scale:.1f}" '
            f'fill="none" stroke="#999" stroke-width="0.5"/>']
     s, w = f"{scale:.3g}", f"{cx:.3g}"
-    for k in np.unique(keys):
+    for k in coloring.unique_ints(keys):
         sel = keys == k
         colour = PALETTE[int(k) % len(PALETTE)]
         cells = [f"M{left + c * scale:.4g} {top + r * scale:.4g}h{s}v{s}h-{s}z"
