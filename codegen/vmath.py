@@ -232,7 +232,17 @@ def _huge_fallback(b, fn, x, y, name):
     return phi
 
 
-HUGE_WIDTHS = (2, 4, 8)  # vector widths of the masked variants: SSE2, AVX2, AVX-512 doubles
+def _huge_widths():
+    """The vector widths (in doubles) of the masked variants: the host's widest, for long loops, and half
+    of it, for short ones; LLVM compiles every variant whether a loop calls it or not (6 ms for a width)."""
+    from .engine import HOST_FEATURES  # the disk cache's key holds the features, so the choice is in it
+
+    features = HOST_FEATURES.split(",")
+    widest = 8 if "+avx512f" in features else 4 if "+avx" in features else 2
+    return (2,) if widest == 2 else (widest // 2, widest)
+
+
+HUGE_WIDTHS = _huge_widths()
 
 
 def _huge(module, name):
