@@ -64,7 +64,7 @@ def scatter(accumulate):
         x, indices, updates = eqn.inputs
         out = eqn.outputs[0]
         axes = eqn.params["axes"]
-        if 0 not in x.aval.shape:
+        if 0 not in x.aval.shape and not k.zeroed(out):  # zeroed: x is zeros, and out holds them already
             with emit.loop_nest(b, x.aval.shape) as ivs:
                 k.store(out, ivs, k.load(x, ivs))
         if 0 in updates.aval.shape or 0 in x.aval.shape:

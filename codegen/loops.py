@@ -71,6 +71,11 @@ class GroupEmitter:
             row = RESHAPE_VIEW
         return row.fn(_ViewReader(self, info.eqn), info.eqn, list(idx))
 
+    def zeroed(self, var):
+        """Is ``var`` an output the caller hands in as zeros (plan.py, ``_plan_zeroed_outputs``)?"""
+        st = self.plan.storage.get(var)
+        return st is not None and st.zeroed
+
     def has_buffer(self, atom):
         return not isinstance(atom, Lit) and (atom in self.group.buffers or atom in self.plan.storage)
 
@@ -160,7 +165,7 @@ class GroupEmitter:
 
     def _emit_masked_loop(self):
         """The positions where i_a - i_b == k, and no others: i_b follows i_a (a < b). The output is zeros
-        elsewhere already (plan.py, ``_plan_masked_outputs``)."""
+        elsewhere already (plan.py, ``_plan_zeroed_outputs``)."""
         a, axis, k = self.group.mask
         shape, b = self.group.shape, self.b
         with emit.loop_nest(b, shape[:axis] + shape[axis + 1:]) as ivs:

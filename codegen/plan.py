@@ -46,7 +46,7 @@ class Storage:
         self.end = ready  # index of the last group that reads it
         self.offset = None
         self.array = array
-        self.zeroed = False  # an output the caller hands in as zeros (see GraphPlan._plan_masked_outputs)
+        self.zeroed = False  # an output the caller hands in as zeros (see GraphPlan._plan_zeroed_outputs)
 
     def __repr__(self):
         return f"Storage({self.kind}, {self.index}, {self.nbytes}B, {self.ready}..{self.end})"
@@ -126,7 +126,7 @@ class GraphPlan:
             self._plan(eqn)
         self._plan_outputs()
         if zeroed_outputs:
-            self._plan_masked_outputs()
+            self._plan_zeroed_outputs()
         self._plan_column_reductions()
         self.workspace_size = self._layout()
 
@@ -327,14 +327,24 @@ class GraphPlan:
             group.copy = (atom, st)
             self.out_storage.append(st)
 
-    def _plan_masked_outputs(self):
-        """An output ``select(i_a - i_b == k, x, 0)``, the diagonal of a jacfwd or jacrev of an elementwise
-        function (k ≠ 0 for a chunk of rows), is written on its mask only: the caller hands the output in
-        as zeros (a fresh one from NumPy's calloc, whose pages are not even touched until written), and the
-        group's loop runs over the mask's positions, n of them for an n×n diagonal instead of n².
+    def _plan_zeroed_outputs(self):
+        """Outputs that are mostly zeros are handed in as zeros by the caller (a fresh one from NumPy's
+        calloc, whose pages are not even touched until written; ``out=`` cleared by a memset), and the
+        group that computes one writes its non-zeros only:
+
+        - ``select(i_a - i_b == k, x, 0)``, the diagonal of a jacfwd or jacrev of an elementwise function
+          (k ≠ 0 for a chunk of rows): the loop runs over the mask's positions, n for an n×n diagonal;
+        - ``scatter(zeros, indices, updates)``, a sparse Jacobian made dense: no copy of the zeros first.
 
         Only for a top-level graph (``zeroed_outputs``): the caller of a nested region does not zero."""
         for group in self.groups:
+            if group.kind == "kernel":
+                eqn = group.members[0][0]
+                st = self.storage[eqn.outputs[0]]
+                if (eqn.prim.name in ("scatter", "scatter_add") and st.kind == "out"
+                        and self._is_zero(eqn.inputs[0])):
+                    st.zeroed = True
+                continue
             if group.kind != "loop" or group.axes is not None or len(group.stores) != 1:
                 continue
             var, level = group.stores[0]

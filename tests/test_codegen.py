@@ -611,3 +611,27 @@ def test_jacobian_of_an_elementwise_function_writes_its_diagonal_only():
     np.testing.assert_allclose(out, want, rtol=1e-13, atol=1e-13)
     batched = jaxlike.jit(jaxlike.vmap(jaxlike.jacrev(f)))(np.stack([x, -x]))
     np.testing.assert_allclose(batched, np.stack([want, want]), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("prim, base", [("scatter", 0.0), ("scatter_add", 0.0), ("scatter", 1.0)])
+def test_a_scatter_into_zeros_writes_its_updates_only(prim, base):
+    # a sparse Jacobian made dense: the output comes in as zeros, and no loop copies zeros into it first
+    idx = np.array([[5], [2047], [5], [0], [1000]])
+
+    def fun(upd):
+        zeros = PRIMITIVES["broadcast_in_dim"].bind(np.float64(base), shape=(2048,), broadcast_dimensions=())
+        out = PRIMITIVES[prim].bind(zeros, idx, upd, axes=(0,))
+        return [PRIMITIVES["reshape"].bind(out, shape=(32, 64))]
+    graph = graph_of(fun, [AVal((5,), np.float64)])
+    plan = GraphPlan(graph, zeroed_outputs=True)
+    assert plan.out_storage[0].zeroed == (base == 0.0)
+    upd = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    want = np.full(2048, base)
+    if prim == "scatter":
+        want[idx[:, 0]] = upd  # the last duplicate wins
+    else:
+        np.add.at(want, idx[:, 0], upd)
+    want = want.reshape(32, 64)
+    compiled = compile_and_compare(graph, [upd])
+    for run in (lambda o: compiled.run([upd], out=[o])[0], lambda o: compiled.native(pytest.fail)(upd, out=o)):
+        np.testing.assert_array_equal(run(np.full((32, 64), np.nan)), want)
