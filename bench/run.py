@@ -45,15 +45,19 @@ def all_problems(only):
     return out
 
 
-def first_call(name, impl, only, repeat=3):
-    """Build + trace + compile + first run of one implementation of a problem, in a fresh process (its
+def first_calls(name, impls, only, repeat=5):
+    """Build + trace + compile + first run of each implementation of a problem, in a fresh process (its
     imports done before the clock starts, the compiler's too: ``import jax`` loads XLA, and jaxlike loads
-    LLVM on its first compile unless imported as here); (seconds, peak resident MiB of the process), the
-    median of ``repeat`` processes: one alone can be 20% off either way.
+    LLVM on its first compile unless imported as here): {impl: (seconds, peak resident MiB of the process)},
+    the median of ``repeat`` processes each, taken in turns so a drift of the machine falls on all alike
+    (one process alone can be 20% off either way).
 
     The peak is the process's VmHWM: ``getrusage``'s ru_maxrss would carry over this parent's peak."""
-    runs = sorted(_first_call_once(name, impl, only) for _ in range(repeat))
-    return runs[len(runs) // 2]
+    runs = {impl: [] for impl in impls}
+    for _ in range(repeat):
+        for impl in impls:
+            runs[impl].append(_first_call_once(name, impl, only))
+    return {impl: sorted(r)[len(r) // 2] for impl, r in runs.items()}
 
 
 def _first_call_once(name, impl, only):
@@ -144,9 +148,10 @@ def main(argv=None):
                 check(p["name"], impl, fns[impl](*p["args"]), want)
         row.update(median_seconds(fns, p["args"], args.budget))
         if not args.no_first_call:
-            row["first_call"], row["peak_mib"] = first_call(p["name"], "jaxlike", args.only)
-            if "jax" in p:
-                row["jax_first_call"] = first_call(p["name"], "jax", args.only)[0]
+            firsts = first_calls(p["name"], ["jaxlike"] + (["jax"] if "jax" in p else []), args.only)
+            row["first_call"], row["peak_mib"] = firsts["jaxlike"]
+            if "jax" in firsts:
+                row["jax_first_call"] = firsts["jax"][0]
         rows.append(row)
         print(_line(row), file=sys.stderr, flush=True)
 
