@@ -275,6 +275,74 @@ def times_minus_one(ins):  # x * -1 → -x, -1 * x → -x (exactly the same valu
 
 
 # --------------------------------------------------------------------------------------------------
+# Scaled values: y * bcast(c), the factors gathered on the small shape
+
+
+def _scaled(x, shape):
+    """(y, c, dims) when x is ``y * bcast(c)`` (either order): y varies along every axis of shape, c along
+    the axes dims only; else None."""
+    eqn = _made(x, "mul")
+    if eqn is None or aval_of(x).shape != tuple(shape):
+        return None
+    for n in (0, 1):
+        y, factor = operand(eqn, n), _full_broadcast(operand(eqn, 1 - n), shape)
+        if factor is not None and isinstance(y, Tracer) and aval_of(y).shape == tuple(shape) \
+                and _bcast_parts(y) is None:
+            return (y, *factor)
+    return None
+
+
+def _rescaled(y, c, dims, shape):
+    return [rebind("mul", y, rebind("broadcast_in_dim", c, shape=tuple(shape), broadcast_dimensions=dims))]
+
+
+def _same_factor_axes(c, dims, other, shape):
+    """The operand of ``other`` when it is a broadcast along exactly dims (as c is), else None."""
+    factor = _full_broadcast(other, shape)
+    if factor is None or factor[1] != dims or aval_of(factor[0]).shape != aval_of(c).shape:
+        return None
+    return factor[0]
+
+
+@row("mul", "div")
+def scaled_times_broadcast(ins):  # (y · bcast(a)) · bcast(b) → y · bcast(a · b); / bcast(b) → y · bcast(a / b):
+    # the factors meet on the shape of a and b, and the large shape is multiplied once (the Hessian of a
+    # loss through a linear layer is a chain of these, 12 operations on every element before)
+    name = current_row_prim[0]
+    shape = PRIMITIVES[name].shape_rule(*[aval_of(x) for x in ins]).shape
+    for n in (0, 1) if name == "mul" else (0,):
+        scaled = _scaled(ins[n], shape)
+        if scaled is None:
+            continue
+        y, a, dims = scaled
+        b = _same_factor_axes(a, dims, ins[1 - n], shape)
+        if b is not None:
+            return _rescaled(y, rebind(name, a, b), dims, shape)
+    return None
+
+
+@row("neg")
+def neg_of_scaled(ins):  # -(y · bcast(a)) → y · bcast(-a)
+    scaled = _scaled(ins[0], aval_of(ins[0]).shape)
+    if scaled is None:
+        return None
+    y, a, dims = scaled
+    return _rescaled(y, rebind("neg", a), dims, aval_of(ins[0]).shape)
+
+
+@row("add", "sub")
+def sum_of_scaled(ins):  # y · bcast(a) ± y · bcast(b) → y · bcast(a ± b)
+    if not all(isinstance(x, Tracer) for x in ins) or aval_of(ins[0]).shape != aval_of(ins[1]).shape:
+        return None
+    shape = aval_of(ins[0]).shape
+    left, right = _scaled(ins[0], shape), _scaled(ins[1], shape)
+    if left is None or right is None or not _same_var(left[0], right[0]) or left[2] != right[2] \
+            or aval_of(left[1]).shape != aval_of(right[1]).shape:
+        return None
+    return _rescaled(left[0], rebind(current_row_prim[0], left[1], right[1]), left[2], shape)
+
+
+# --------------------------------------------------------------------------------------------------
 # Matrix products
 
 

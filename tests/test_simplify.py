@@ -157,6 +157,48 @@ def test_broadcast_of_a_broadcast():  # bcast(bcast(x)) → bcast(x)
           in (b,) }""")
 
 
+def test_factors_of_a_scaled_value_meet_on_their_own_shape():  # y·B(a) op B(b) → y·B(a op b), -(y·B(a))
+    # → y·B(-a), y·B(a) ± y·B(b) → y·B(a ± b): the large shape is multiplied once
+    text = """
+        { lambda ; a:f64[2,3] b:f64[3] c:f64[3]. let
+            d:f64[2,3] = broadcast_in_dim[broadcast_dimensions=(1,), shape=(2, 3)] b
+            e:f64[2,3] = broadcast_in_dim[broadcast_dimensions=(1,), shape=(2, 3)] c
+            f:f64[2,3] = mul a d
+            g:f64[2,3] = neg f
+            h:f64[2,3] = mul e g
+            i:f64[2,3] = div h d
+            j:f64[2,3] = add f i
+            k:f64[2,3] = sub j f
+          in (k,) }"""
+    assert simplified(text) == golden("""
+        { lambda ; a:f64[2,3] b:f64[3] c:f64[3]. let
+            d:f64[3] = neg b
+            e:f64[3] = mul d c
+            f:f64[3] = div e b
+            g:f64[3] = add b f
+            h:f64[3] = sub g b
+            i:f64[2,3] = broadcast_in_dim[broadcast_dimensions=(1,), shape=(2, 3)] h
+            j:f64[2,3] = mul a i
+          in (j,) }""")
+    graph = parse_graph(golden(text))
+    rng = np.random.default_rng(0)
+    args = [rng.normal(size=(2, 3)), rng.uniform(1, 2, size=3), rng.normal(size=3)]
+    np.testing.assert_allclose(eval_graph(simplify(graph), *args)[0], eval_graph(graph, *args)[0], rtol=1e-14)
+
+
+def test_factors_along_other_axes_stay_apart():  # y·B(a along 1)·B(c along 0): an outer product a·c
+    # would be as large as y, so nothing is gathered
+    text = """
+        { lambda ; a:f64[2,3] b:f64[3] c:f64[2]. let
+            d:f64[2,3] = broadcast_in_dim[broadcast_dimensions=(1,), shape=(2, 3)] b
+            e:f64[2,3] = broadcast_in_dim[broadcast_dimensions=(0,), shape=(2, 3)] c
+            f:f64[2,3] = mul a d
+            g:f64[2,3] = mul f e
+            h:f64[2,3] = add g f
+          in (h,) }"""
+    assert simplified(text) == golden(text)
+
+
 def test_transpose_of_a_transpose():  # T(T(x)) → one transpose, or x when they cancel
     assert simplified("""
         { lambda ; a:f64[2,3,4]. let
