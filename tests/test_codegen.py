@@ -635,3 +635,18 @@ def test_a_scatter_into_zeros_writes_its_updates_only(prim, base):
     compiled = compile_and_compare(graph, [upd])
     for run in (lambda o: compiled.run([upd], out=[o])[0], lambda o: compiled.native(pytest.fail)(upd, out=o)):
         np.testing.assert_array_equal(run(np.full((32, 64), np.nan)), want)
+
+
+def test_a_masked_output_beside_others_in_a_tuple():
+    f = lambda x: jnp.tanh(x) * 2.0  # noqa: E731
+    both = jaxlike.jit(lambda x: (jaxlike.jacrev(f)(x), f(x), jnp.outer(x, x[:3])))
+    x = np.linspace(-1.0, 1.0, 64)
+    d = 2.0 / np.cosh(x) ** 2
+    want = (np.diag(d), 2.0 * np.tanh(x), np.outer(x, x[:3]))
+    plan = GraphPlan(both.lower(x).graph, zeroed_outputs=True)
+    assert [st.zeroed for st in plan.out_storage] == [True, False, False]
+    outs = tuple(np.full(w.shape, np.nan) for w in want)
+    for got in (both(x), both(x, out=outs)):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-15)
+    assert all(g is o for g, o in zip(both(x, out=outs), outs, strict=True))
