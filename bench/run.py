@@ -198,8 +198,8 @@ def _table(rows, markdown, commit, imports):
     versions = [f"NumPy {np.__version__}"] + [
         f"{name} {module.__version__}" for name, module in
         (("numba", problems.numba), ("JAX", problems.jax), ("torch", problems.torch)) if module is not None]
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"{', '.join(versions)}; jaxlike at {commit}. Import time (fresh process, not in the first "
+    machine = (f"{platform.machine()} ({_cpu_name()}), {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}, {', '.join(versions)}; jaxlike at {commit}. Import time (fresh process, not in the first "
                "calls): " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in imports.items()))
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -208,6 +208,17 @@ def _table(rows, markdown, commit, imports):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*header)] + [fmt.format(*row) for row in body] + [f"Machine: {machine}."])
+
+
+def _cpu_name():
+    """The CPU's model name and LLVM's name for it (what jaxlike compiles for)."""
+    import llvmlite.binding as llvm
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        model = platform.processor()
+    return ", ".join(x for x in (model, llvm.get_host_cpu_name()) if x)
 
 
 if __name__ == "__main__":
