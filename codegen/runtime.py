@@ -6,9 +6,9 @@ Every compiled Graph is one LLVM module with
 - ``entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)``: a ``METH_FASTCALL`` function that
   checks each argument in native code (exact type ``numpy.ndarray``, ndim, every dimension, dtype, C
   contiguous and aligned, reading the ``PyArrayObject`` fields at their fixed offsets), allocates the
-  outputs with NumPy's ``PyArray_New`` (``PyArray_Zeros`` for one written on a mask only), provides the workspace (on the stack when small, else one
-  ``PyMem_RawMalloc`` per call: never shared, so threads never race on it), runs ``core`` and returns one
-  array or a tuple. On any mismatch it hands the whole call to ``self``, a Python callable, through
+  outputs with NumPy's ``PyArray_New`` (``PyArray_Zeros`` for one written on a mask only), provides the
+  workspace (on the stack when small, else one ``PyMem_RawMalloc`` per call: never shared, so threads never
+  race on it), runs ``core`` and returns one array or a tuple. On any mismatch it hands the whole call to ``self``, a Python callable, through
   ``PyObject_Vectorcall``: that fallback converts the arguments or raises a clear error.
 
 ``NativeFunction`` turns ``entry`` into a Python builtin once (``PyCFunction_NewEx`` on a ``PyMethodDef`` it

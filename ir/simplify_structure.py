@@ -279,15 +279,14 @@ def times_minus_one(ins):  # x * -1 → -x, -1 * x → -x (exactly the same valu
 
 
 def _scaled(x, shape):
-    """(y, c, dims) when x is ``y * bcast(c)`` (either order): y varies along every axis of shape, c along
-    the axes dims only; else None."""
+    """(y, c, dims) when x is ``y * bcast(c)`` (either order): y (a value or a constant) varies along every
+    axis of shape, c along the axes dims only; else None."""
     eqn = _made(x, "mul")
     if eqn is None or aval_of(x).shape != tuple(shape):
         return None
     for n in (0, 1):
         y, factor = operand(eqn, n), _full_broadcast(operand(eqn, 1 - n), shape)
-        if factor is not None and isinstance(y, Tracer) and aval_of(y).shape == tuple(shape) \
-                and _bcast_parts(y) is None:
+        if factor is not None and aval_of(y).shape == tuple(shape) and _bcast_parts(y) is None:
             return (y, *factor)
     return None
 
@@ -336,7 +335,8 @@ def sum_of_scaled(ins):  # y · bcast(a) ± y · bcast(b) → y · bcast(a ± b)
         return None
     shape = aval_of(ins[0]).shape
     left, right = _scaled(ins[0], shape), _scaled(ins[1], shape)
-    if left is None or right is None or not _same_var(left[0], right[0]) or left[2] != right[2] \
+    same = left is not None and right is not None and (left[0] is right[0] or _same_var(left[0], right[0]))
+    if not same or left[2] != right[2] \
             or aval_of(left[1]).shape != aval_of(right[1]).shape:
         return None
     return _rescaled(left[0], rebind(current_row_prim[0], left[1], right[1]), left[2], shape)

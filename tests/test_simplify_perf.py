@@ -185,6 +185,46 @@ def test_products_of_scaled_rows_multiply_the_weight_first(case):
     np.testing.assert_allclose(jaxlike.jit(fun)(s), np.einsum(spec, wb * sb, y), rtol=1e-12, atol=1e-12)
 
 
+def test_logistic_regression_hessian_scales_its_operand_once():  # bench P5: y·B(a)·B(b) … → y·B(a·b …)
+    rng = np.random.default_rng(1)
+    X, y, w = rng.normal(size=(20, 5)), (rng.random(20) < 0.5).astype(float), rng.normal(size=5) * 0.1
+
+    def loss(w):
+        z = X @ w
+        return jnp.sum(jnp.logaddexp(0.0, z) - y * z)
+    hess = jaxlike.jit(jaxlike.hessian(loss))
+    assert hess.lower(w).as_text() == golden("""
+        { lambda a:f64[20,5] b:f64[20] c:f64[5,20] ; d:f64[5]. let
+            e:f64[20] = dot_general[dimension_numbers=(((1,), (0,)), ((), ()))] a d
+            f:f64[20] = neg e
+            g:bool[20] = ne f f
+            h:f64[20] = abs f
+            i:f64[20] = sign f
+            j:f64[20] = neg h
+            k:f64[20] = exp j
+            l:f64[20] = add 1.0 k
+            m:f64[20] = select g 0.0 b
+            n:f64[20] = div m l
+            o:f64[20] = mul l l
+            p:f64[20] = neg i
+            q:f64[20] = mul p k
+            r:f64[20] = neg q
+            s:f64[20] = mul r m
+            t:f64[20] = div s o
+            u:f64[20] = mul t k
+            v:f64[20] = mul q n
+            w:f64[20] = add u v
+            x:f64[20] = neg w
+            y:f64[20] = mul x i
+            z:f64[20] = neg y
+            aa:f64[5,20] = broadcast_in_dim[broadcast_dimensions=(1,), shape=(5, 20)] z
+            ab:f64[5,20] = mul c aa
+            ac:f64[5,5] = dot_general[dimension_numbers=(((0,), (1,)), ((), ()))] a ab
+          in (ac,) }""")
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    np.testing.assert_allclose(hess(w), (X.T * (p * (1.0 - p))) @ X, rtol=1e-13, atol=1e-15)
+
+
 def test_hessian_of_a_sum_of_a_matrix_product_reads_no_identity():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20, 5))
