@@ -345,25 +345,30 @@ class GraphPlan:
                         and self._is_zero(eqn.inputs[0])):
                     st.zeroed = True
                 continue
-            if group.kind != "loop" or group.axes is not None or len(group.stores) != 1:
-                continue
-            var, level = group.stores[0]
-            st = self.storage[var]
-            if st.kind != "out" or level != "inner":
+            if group.kind != "loop" or group.axes is not None or not group.stores:
                 continue
             made = {out: eqn for eqn, _ in group.members for out in eqn.outputs}
-            select = made.get(var)
-            if select is None or select.prim.name != "select" or not self._is_zero(select.inputs[2]):
-                continue
-            compare = made.get(select.inputs[0])
-            if compare is None or compare.prim.name != "eq":
-                continue
-            left, right = (self._affine_iota(x, made) for x in compare.inputs)
-            if left is None or right is None or left[0] == right[0]:
-                continue
-            (da, ca), (db, cb) = left, right  # i_da + ca == i_db + cb  ⇔  i_da - i_db == cb - ca
-            group.mask = (da, db, cb - ca) if da < db else (db, da, ca - cb)
-            st.zeroed = True
+            masks = {self._output_mask(var, level, made) for var, level in group.stores}
+            if len(masks) == 1 and None not in masks:  # every value the loop stores, on one mask
+                group.mask = masks.pop()
+                for var, _ in group.stores:
+                    self.storage[var].zeroed = True
+
+    def _output_mask(self, var, level, made):
+        """(a, b, k) when ``var`` is an output ``select(i_a - i_b == k, x, 0)`` made in the group, else None."""
+        if self.storage[var].kind != "out" or level != "inner":
+            return None
+        select = made.get(var)
+        if select is None or select.prim.name != "select" or not self._is_zero(select.inputs[2]):
+            return None
+        compare = made.get(select.inputs[0])
+        if compare is None or compare.prim.name != "eq":
+            return None
+        left, right = (self._affine_iota(x, made) for x in compare.inputs)
+        if left is None or right is None or left[0] == right[0]:
+            return None
+        (da, ca), (db, cb) = left, right  # i_da + ca == i_db + cb  ⇔  i_da - i_db == cb - ca
+        return (da, db, cb - ca) if da < db else (db, da, ca - cb)
 
     def _affine_iota(self, atom, made):
         """(dimension, c) when ``atom`` is ``iota + c`` over the whole group (c a static integer)."""

@@ -417,3 +417,20 @@ def test_steady_state_calls_allocate_only_their_outputs():
     # with out=: nothing of the size of an array at all (the interpreter's own few hundred bytes aside)
     assert _peak_bytes(f, (x,), {"out": out}) < 4096
     np.testing.assert_allclose(out, np.cumsum(np.sin(x)) * np.cumsum(np.cos(x)) + 1.0)
+
+
+def test_diagonal_jacobians_computed_in_one_loop_are_all_written_on_their_mask():
+    from jaxlike.codegen.loops import GraphPlan
+    f = lambda x: jnp.tanh(x) * 2.0  # noqa: E731
+    both = jit(lambda x: (jaxlike.jacrev(f)(x), f(x), jaxlike.jacfwd(f)(x) * 3.0, jnp.outer(x, x[:3])))
+    x = np.linspace(-1.0, 1.0, 64)
+    d = 2.0 / np.cosh(x) ** 2
+    want = (np.diag(d), 2.0 * np.tanh(x), 3.0 * np.diag(d), np.outer(x, x[:3]))
+    plan = GraphPlan(both.lower(x).graph, zeroed_outputs=True)
+    # the two diagonals share one loop and one mask (an outer product of their shape would join that loop
+    # too, and then the loop runs over everything: docs/performance.md)
+    assert [st.zeroed for st in plan.out_storage] == [True, False, True, False]
+    outs = tuple(np.full(w.shape, np.nan) for w in want)
+    for got in (both(x), both(x, out=outs)):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-15)
