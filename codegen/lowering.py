@@ -475,7 +475,7 @@ def _control(name):
 LOWERINGS = {
     # unary
     "neg": Elementwise(_neg),
-    "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _libm_row("tan"),
+    "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _vmath_row("tan"),
     "asin": _libm_row("asin"), "acos": _libm_row("acos"), "atan": _libm_row("atan"),
     "sinh": _libm_row("sinh"), "cosh": _libm_row("cosh"), "tanh": _vmath_row("tanh"),
     "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),

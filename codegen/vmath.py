@@ -1,4 +1,4 @@
-"""exp, tanh, sin, cos, log, log1p and expm1 as straight-line polynomial kernels, so loops calling them
+"""exp, tanh, sin, cos, tan, log, log1p and expm1 as straight-line polynomial kernels, so loops calling them
 vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
@@ -9,7 +9,7 @@ Taylor series whose coefficients are computed here, with the degree chosen so th
 a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
 Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, sin,
-cos, log, log1p and expm1 within 1 ulp, tanh within 3 ulp; NaN, ±inf, overflow to inf, underflow through
+cos, tan, log, log1p and expm1 within 1 ulp, tanh within 3 ulp; NaN, ±inf, overflow to inf, underflow through
 the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for negative
 arguments behave as libm's.
 
@@ -25,6 +25,9 @@ arguments behave as libm's.
   hence the bound ``|x| < 2^20``; beyond it (and at ±inf), libm's own reduction in a branch. That branch
   calls a function that declares masked vector variants of itself, so the loop still vectorises and
   calls libm only for the lanes that need it (_huge).
+- tan: the same reduction and both polynomials, each kept as a double-double (its last sum split by an
+  exact two-sum); ``sin / cos`` for even ``n``, ``-cos / sin`` for odd ``n``, the quotient corrected by its
+  exact remainder (Dekker's product), so it is rounded about once; libm beyond ``2^20`` as for sin and cos.
 - log: ``x = 2^k m`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` (subnormals scaled by 2^54 first),
   ``log m = log1p(f) = 2 atanh(f / (2 + f))`` as an odd series to degree 21, summed as fdlibm orders it
   (``k ln2_hi + (f - (f^2/2 - (s (f^2/2 + R) + k ln2_lo)))``) so the large terms are added last.
@@ -59,6 +62,7 @@ PIO2_3 = 2.02226624871116645580e-21
 PIO2_3T = 8.47842766036889956997e-32  # pi/2 - (PIO2_1 + PIO2_2 + PIO2_3), to 7e-49
 SIN_MAX = 2.0 ** 20  # |n| < 2^20 below: every n * PIO2_k exact; libm above
 SIN_TINY = 2.0 ** -26  # below: sin x rounds to x
+TAN_TINY = 2.0 ** -27  # below: tan x = x + x^3/3 rounds to x
 SIN_TERMS = 9  # x, x^3, ..., x^17: the first term left out is below 0.002 ulp at pi/4
 COS_TERMS = 10  # 1, x^2, ..., x^18
 SQRT2 = 1.4142135623730951
@@ -113,16 +117,30 @@ def _intrinsic(b, name, *args):
     return b.call(fn, list(args))
 
 
+def _exp_scaled(b, t, shift):
+    """``e^t 2^shift`` for a finite ``t`` whose ``n = rint(t / ln2)`` keeps ``(n + shift) / 2`` normal.
+
+    ``2^(n + shift)`` is applied in two halves, so a result near overflow or among the subnormals is rounded
+    once; ``shift = -1`` halves ``e^t`` exactly where ``e^t`` itself would overflow (sinh, cosh).
+    """
+    n = _intrinsic(b, "rint", b.fmul(t, _c(LOG2E)))
+    r = b.fsub(b.fsub(t, b.fmul(n, _c(LN2_HI))), b.fmul(n, _c(LN2_LO)))
+    p = _horner(b, r, [1.0 / factorial(k) for k in range(EXP_TERMS)])
+    k = b.add(b.fptosi(n, i32), ir.Constant(i32, shift))
+    return _scale(b, p, k)
+
+
+def _scale(b, p, k):
+    """``p 2^k`` for an i32 ``k`` up to twice the normal exponent range, rounded once."""
+    half = b.ashr(k, ir.Constant(i32, 1))
+    return b.fmul(b.fmul(p, _pow2(b, half)), _pow2(b, b.sub(k, half)))
+
+
 def _exp_body(b, x):
     clamped = b.select(b.fcmp_ordered(">", x, _c(EXP_MAX)), _c(EXP_MAX), x)
     clamped = b.select(b.fcmp_ordered("<", clamped, _c(EXP_MIN)), _c(EXP_MIN), clamped)
     clamped = b.select(b.fcmp_unordered("uno", x, x), _c(0.0), clamped)
-    n = _intrinsic(b, "rint", b.fmul(clamped, _c(LOG2E)))
-    r = b.fsub(b.fsub(clamped, b.fmul(n, _c(LN2_HI))), b.fmul(n, _c(LN2_LO)))
-    p = _horner(b, r, [1.0 / factorial(k) for k in range(EXP_TERMS)])
-    k = b.fptosi(n, i32)
-    half = b.ashr(k, ir.Constant(i32, 1))
-    y = b.fmul(b.fmul(p, _pow2(b, half)), _pow2(b, b.sub(k, half)))
+    y = _exp_scaled(b, clamped, 0)
     y = b.select(b.fcmp_ordered(">", x, _c(EXP_MAX)), _c(float("inf")), y)
     y = b.select(b.fcmp_ordered("<", x, _c(EXP_MIN)), _c(0.0), y)
     return b.select(b.fcmp_unordered("uno", x, x), x, y)
@@ -177,22 +195,31 @@ def _reduce_pio2(b, x):
     return q, hi, lo
 
 
-def _sin_poly(b, hi, lo):
-    """sin(hi + lo) ~ hi + (hi^3 S(hi^2) + lo (1 - hi^2 / 2)) for ``|hi| <~ pi/4``, ``|lo| <= ulp(hi) / 2``."""
+def _sin_parts(b, hi, lo):
+    """sin(hi + lo) ~ hi + (hi^3 S(hi^2) + lo (1 - hi^2 / 2)) for ``|hi| <~ pi/4``, ``|lo| <= ulp(hi) / 2``:
+    the two terms, the second much smaller than the first."""
     z = b.fmul(hi, hi)
     tail = b.fmul(b.fmul(hi, z), _horner(b, z, _SIN_C[1:]))
-    tail = b.fadd(tail, b.fmul(lo, b.fsub(_c(1.0), b.fmul(_c(0.5), z))))
-    return b.fadd(hi, tail)
+    return hi, b.fadd(tail, b.fmul(lo, b.fsub(_c(1.0), b.fmul(_c(0.5), z))))
 
 
-def _cos_poly(b, hi, lo):
-    """cos(hi + lo) ~ (1 - hi^2/2) + (hi^4 C(hi^2) - hi lo), the rounding error of ``1 - hi^2/2`` kept."""
+def _cos_parts(b, hi, lo):
+    """cos(hi + lo) ~ (1 - hi^2/2) + (hi^4 C(hi^2) - hi lo), the rounding error of ``1 - hi^2/2`` kept in
+    the second term."""
     z = b.fmul(hi, hi)
     w = b.fmul(_c(0.5), z)
     u = b.fsub(_c(1.0), w)
     u_err = b.fsub(b.fsub(_c(1.0), u), w)  # exact: 1 >= w
     tail = b.fsub(b.fmul(b.fmul(z, z), _horner(b, z, _COS_C[2:])), b.fmul(hi, lo))
-    return b.fadd(u, b.fadd(u_err, tail))
+    return u, b.fadd(u_err, tail)
+
+
+def _sin_poly(b, hi, lo):
+    return b.fadd(*_sin_parts(b, hi, lo))
+
+
+def _cos_poly(b, hi, lo):
+    return b.fadd(*_cos_parts(b, hi, lo))
 
 
 def _sincos_body(b, x, name):
@@ -207,6 +234,51 @@ def _sincos_body(b, x, name):
     if name == "sin":
         y = _select_tiny(b, x, y, SIN_TINY)
     return y
+
+
+def _fast_two_sum(b, a, c):
+    """``(s, e)`` with ``s = fl(a + c)`` and ``a + c = s + e`` exactly, for ``|a| >= |c|``."""
+    s = b.fadd(a, c)
+    return s, b.fsub(c, b.fsub(s, a))
+
+
+def _two_prod(b, a, c):
+    """``(p, e)`` with ``p = fl(a c)`` and ``a c = p + e`` exactly (Dekker: Veltkamp splits, no fma), for
+    products far from overflow and underflow."""
+    def split(v):
+        t = b.fmul(v, _c(134217729.0))  # 2^27 + 1
+        v_hi = b.fsub(t, b.fsub(t, v))
+        return v_hi, b.fsub(v, v_hi)
+    p = b.fmul(a, c)
+    a_hi, a_lo = split(a)
+    c_hi, c_lo = split(c)
+    e = b.fsub(b.fmul(a_hi, c_hi), p)
+    e = b.fadd(e, b.fmul(a_hi, c_lo))
+    e = b.fadd(e, b.fmul(a_lo, c_hi))
+    return p, b.fadd(e, b.fmul(a_lo, c_lo))
+
+
+def _div_dd(b, n_hi, n_lo, d_hi, d_lo):
+    """``(n_hi + n_lo) / (d_hi + d_lo)`` rounded once more: ``q0 = n_hi / d_hi`` corrected by the exact
+    remainder ``n_hi - q0 d_hi`` and the low parts."""
+    q0 = b.fdiv(n_hi, d_hi)
+    p, p_err = _two_prod(b, q0, d_hi)
+    rem = b.fsub(b.fsub(n_hi, p), p_err)  # n_hi - p is exact: p is within an ulp of n_hi
+    rem = b.fsub(b.fadd(rem, n_lo), b.fmul(q0, d_lo))
+    return b.fadd(q0, b.fdiv(rem, d_hi))
+
+
+def _tan_body(b, x):
+    # one reduction, both polynomials as double-doubles: tan = sin / cos for even n, -cos / sin for odd n
+    q, hi, lo = _reduce_pio2(b, x)
+    s_hi, s_lo = _fast_two_sum(b, *_sin_parts(b, hi, lo))
+    c_hi, c_lo = _fast_two_sum(b, *_cos_parts(b, hi, lo))
+    odd = b.trunc(q, ir.IntType(1))
+    n_hi, n_lo = b.select(odd, c_hi, s_hi), b.select(odd, c_lo, s_lo)
+    d_hi, d_lo = b.select(odd, s_hi, c_hi), b.select(odd, s_lo, c_lo)
+    y = _div_dd(b, n_hi, n_lo, d_hi, d_lo)
+    y = b.select(odd, b.fneg(y), y)
+    return _select_tiny(b, x, y, TAN_TINY)
 
 
 def _huge_fallback(b, fn, x, y, name):
@@ -431,6 +503,8 @@ def _function(module, name):
         b.ret(_tanh_body(b, x, _function(module, "exp")))
     elif name in ("sin", "cos"):
         b.ret(_huge_fallback(b, fn, x, _sincos_body(b, x, name), name))
+    elif name == "tan":
+        b.ret(_huge_fallback(b, fn, x, _tan_body(b, x), name))
     else:
         b.ret(_BODIES[name](b, x))
     return fn
@@ -447,4 +521,4 @@ def call(b, name, x):
     return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
 
 
-FUNCTIONS = ("exp", "tanh", "sin", "cos", "log", "log1p", "expm1")
+FUNCTIONS = ("exp", "tanh", "sin", "cos", "tan", "log", "log1p", "expm1")

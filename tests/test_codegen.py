@@ -418,7 +418,7 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 
 # --------------------------------------------------------------------------------------------------
-# exp, tanh, sin, cos, log, log1p and expm1 are inlined polynomial kernels (vmath.py): dense sweeps
+# exp, tanh, sin, cos, tan, log, log1p and expm1 are inlined polynomial kernels (vmath.py): dense sweeps
 # against libm, edges included
 
 
@@ -450,6 +450,7 @@ _EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.5e-323, 2.2e-30
 @pytest.mark.parametrize("name, lo, hi, max_ulp", [
     ("exp", -746.0, 710.0, 1), ("tanh", -25.0, 25.0, 3),
     ("sin", -10.0, 10.0, 1), ("sin", -2.0e6, 2.0e6, 1), ("cos", -10.0, 10.0, 1), ("cos", -2.0e6, 2.0e6, 1),
+    ("tan", -10.0, 10.0, 1), ("tan", -2.0e6, 2.0e6, 1), ("tan", -1.6, 1.6, 1),
     ("log", -1.0, 10.0, 1), ("log", 0.0, 1e300, 1), ("log1p", -1.5, 3.0, 1), ("log1p", -1e-5, 1e-5, 1),
     ("expm1", -50.0, 710.0, 1), ("expm1", -1.5, 1.5, 1)], ids=lambda v: str(v))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -467,9 +468,10 @@ def test_vector_kernels_stay_within_a_few_ulp_of_libm(name, lo, hi, max_ulp, dty
     np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]))
 
 
-def test_sin_and_cos_near_multiples_of_pi_over_2():
+def test_sin_cos_and_tan_near_multiples_of_pi_over_2():
     # doubles m 2^-k closest to multiples of pi/2 (convergents of the continued fraction of 2^k pi/2) below
-    # the reduction's bound: sin or cos there is as small as 6e-19, and still within 1 ulp
+    # the reduction's bound: sin or cos there is as small as 6e-19, tan as small or as large as 2e18, and
+    # still within 1 ulp
     from decimal import Decimal, getcontext
     getcontext().prec = 100
     pi = Decimal("3.14159265358979323846264338327950288419716939937510582097494459230781640628620899862803")
@@ -484,7 +486,7 @@ def test_sin_and_cos_near_multiples_of_pi_over_2():
             a = 1 / (a - int(a))
     x = np.array(xs)
     x = np.concatenate([x, -x, np.nextafter(x, 0), np.nextafter(x, np.inf)])
-    for name in ("sin", "cos"):
+    for name in ("sin", "cos", "tan"):
         assert _ulps(jaxlike.jit(getattr(jnp, name))(x), _libm(name)(x)).max() <= 1, name
 
 
@@ -492,22 +494,22 @@ def test_kernel_loops_vectorise():
     x = np.ones(1000)
     ir_text = jaxlike.jit(lambda x: jnp.tanh(x) + jnp.exp(x)).lower(x).compile().llvm_ir()
     assert "x double>" in ir_text and "@tanh(" not in ir_text and "@llvm.exp.f64" not in ir_text
-    for name in ("sin", "cos", "log", "log1p", "expm1"):
+    for name in ("sin", "cos", "tan", "log", "log1p", "expm1"):
         f = getattr(jnp, name)
         ir_text = jaxlike.jit(lambda x: f(x) * 2.0).lower(x).compile().llvm_ir()
         core = ir_text[ir_text.index("define void @core"):]
         core = core[:core.index("\n}")]
-        assert "x double>" in core, name  # the loop itself, not only the masked variants of sin and cos
+        assert "x double>" in core, name  # the loop itself, not only the masked variants of sin, cos, tan
         assert f"@{name}(" not in core and f"@llvm.{name}." not in core, name
 
 
-def test_sin_beyond_the_reduction_bound_calls_libm_in_vector_loops():
+def test_sin_cos_and_tan_beyond_the_reduction_bound_call_libm_in_vector_loops():
     # huge arguments scattered among ordinary ones: the vector loop's masked libm variant takes them
     x = np.random.default_rng(1).uniform(-10, 10, 1001)
     x[::7] = np.random.default_rng(2).uniform(2.0 ** 20, 1e300, x[::7].size) * np.sign(x[::7])
     x[5], x[6] = np.inf, -np.inf
     huge = ~(np.abs(x) < 2.0 ** 20)
-    for name in ("sin", "cos"):
+    for name in ("sin", "cos", "tan"):
         f = getattr(jnp, name)
         got = jaxlike.jit(lambda x: f(x) * 2.0)(x)
         with np.errstate(invalid="ignore"):
