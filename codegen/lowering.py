@@ -477,7 +477,7 @@ LOWERINGS = {
     "neg": Elementwise(_neg),
     "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _vmath_row("tan"),
     "asin": _libm_row("asin"), "acos": _libm_row("acos"), "atan": _libm_row("atan"),
-    "sinh": _libm_row("sinh"), "cosh": _libm_row("cosh"), "tanh": _vmath_row("tanh"),
+    "sinh": _vmath_row("sinh"), "cosh": _vmath_row("cosh"), "tanh": _vmath_row("tanh"),
     "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),
     "exp": _vmath_row("exp"), "exp2": _intrinsic_row("exp2"), "expm1": _vmath_row("expm1"),
     "log": _vmath_row("log"), "log2": _intrinsic_row("log2"), "log10": _intrinsic_row("log10"),

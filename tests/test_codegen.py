@@ -418,7 +418,7 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 
 # --------------------------------------------------------------------------------------------------
-# exp, tanh, sin, cos, tan, log, log1p and expm1 are inlined polynomial kernels (vmath.py): dense sweeps
+# exp, tanh, sin, cos, tan, sinh, cosh, log, log1p and expm1 are inlined polynomial kernels (vmath.py): dense sweeps
 # against libm, edges included
 
 
@@ -451,6 +451,10 @@ _EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.5e-323, 2.2e-30
     ("exp", -746.0, 710.0, 1), ("tanh", -25.0, 25.0, 3),
     ("sin", -10.0, 10.0, 1), ("sin", -2.0e6, 2.0e6, 1), ("cos", -10.0, 10.0, 1), ("cos", -2.0e6, 2.0e6, 1),
     ("tan", -10.0, 10.0, 1), ("tan", -2.0e6, 2.0e6, 1), ("tan", -1.6, 1.6, 1),
+    # libm's sinh is itself up to 1.8 ulp off (fdlibm's), its cosh near overflow too: the kernels are
+    # within 0.8 ulp of the exact values there
+    ("sinh", -710.5, 710.5, 2), ("sinh", -2.0, 2.0, 2),
+    ("cosh", -710.5, 710.5, 2), ("cosh", -25.0, 25.0, 1), ("cosh", -2.0, 2.0, 1),
     ("log", -1.0, 10.0, 1), ("log", 0.0, 1e300, 1), ("log1p", -1.5, 3.0, 1), ("log1p", -1e-5, 1e-5, 1),
     ("expm1", -50.0, 710.0, 1), ("expm1", -1.5, 1.5, 1)], ids=lambda v: str(v))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -490,11 +494,24 @@ def test_sin_cos_and_tan_near_multiples_of_pi_over_2():
         assert _ulps(jaxlike.jit(getattr(jnp, name))(x), _libm(name)(x)).max() <= 1, name
 
 
+def test_sinh_and_cosh_at_zero_and_overflow():
+    big = 710.4758600739439  # the largest double whose sinh and cosh are finite
+    x = np.array([-0.0, 0.0, big, -big, np.nextafter(big, np.inf), -np.nextafter(big, np.inf), np.nan,
+                  np.inf, -np.inf, 5e-324, -5e-324])
+    for name in ("sinh", "cosh"):
+        got = jaxlike.jit(getattr(jnp, name))(x)
+        with np.errstate(over="ignore"):
+            want = _libm(name)(x)
+        assert _ulps(got, want).max() <= 1, name
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        assert np.isfinite(got[2:4]).all() and np.isinf(got[4:6]).all(), name
+
+
 def test_kernel_loops_vectorise():
     x = np.ones(1000)
     ir_text = jaxlike.jit(lambda x: jnp.tanh(x) + jnp.exp(x)).lower(x).compile().llvm_ir()
     assert "x double>" in ir_text and "@tanh(" not in ir_text and "@llvm.exp.f64" not in ir_text
-    for name in ("sin", "cos", "tan", "log", "log1p", "expm1"):
+    for name in ("sin", "cos", "tan", "sinh", "cosh", "log", "log1p", "expm1"):
         f = getattr(jnp, name)
         ir_text = jaxlike.jit(lambda x: f(x) * 2.0).lower(x).compile().llvm_ir()
         core = ir_text[ir_text.index("define void @core"):]
