@@ -1,5 +1,5 @@
-"""exp, tanh, sin, cos, tan, sinh, cosh, log, log1p and expm1 as straight-line polynomial kernels, so
-loops calling them vectorise.
+"""exp, exp2, tanh, sin, cos, tan, sinh, cosh, log, log2, log10, log1p and expm1 as straight-line
+polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
@@ -8,16 +8,21 @@ them into SIMD code. float32 goes through the float64 kernel (one rounding at th
 Taylor series whose coefficients are computed here, with the degree chosen so the truncation stays below
 a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
-Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, sin,
-cos, tan, log, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh within 2 ulp, cosh within 1 ulp below
-25 and 2 ulp near overflow, where libm's own (fdlibm's) are up to 1.8 ulp off and these kernels within 0.8
-ulp of the exact values. In float32, tan, sinh and cosh equal libm's results rounded to float32. NaN, ±inf,
-overflow to inf, underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``),
-``log(0) = -inf`` and NaN for negative arguments behave as libm's.
+Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, exp2,
+sin, cos, tan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh and log10 within 2 ulp,
+cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own (fdlibm's) are up to 1.8 ulp off,
+and these kernels within 0.8 ulp of the exact values. In float32, tan, sinh, cosh, exp2, log2 and log10
+equal libm's results rounded to float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals
+included. NaN, ±inf, overflow to inf, underflow through the subnormals to 0, signed zeros
+(``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for negative arguments behave as libm's.
 
 - exp: ``x = n ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite, ln2 in two parts so ``n ln2_hi`` is exact),
   the Taylor polynomial of degree 13 for ``exp(r)`` (truncation below 0.05 ulp), then ``2^n`` applied in
   two halves so results near overflow and in the subnormal range are rounded once.
+- exp2: ``x = n + r`` with ``|r| <= 1/2`` (exact), ``2^r = e^(r ln2)`` with ``r ln2`` a double-double
+  (Dekker's product with ln2 rounded, plus ``r`` times the rest of ln2), expm1's polynomial on it, and
+  ``1 + r ln2`` split exactly by a two-sum so the sum is rounded once; ``2^n`` applied in two halves as in
+  exp. An integer ``x`` gives ``1 * 2^n``: exact.
 - tanh: the odd Taylor series (degree 27) below ``|x| = 0.4``; ``1 - 2 / (exp(2|x|) + 1)`` above, with the
   sign put back; ``±1`` beyond ``|x| = 22``.
 - sin, cos: ``x = n pi/2 + r`` with ``|r| <~ pi/4`` (Cody-Waite with fdlibm's three 33-bit pieces of
@@ -38,6 +43,10 @@ overflow to inf, underflow through the subnormals to 0, signed zeros (``sin(-0.0
 - log: ``x = 2^k m`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` (subnormals scaled by 2^54 first),
   ``log m = log1p(f) = 2 atanh(f / (2 + f))`` as an odd series to degree 21, summed as fdlibm orders it
   (``k ln2_hi + (f - (f^2/2 - (s (f^2/2 + R) + k ln2_lo)))``) so the large terms are added last.
+- log2, log10: log's decomposition, with ``log(1 + f) = hi + lo`` split as fdlibm's log2 and log10 do
+  (``hi`` with 32 low bits cleared, so its products with the 32-bit high parts of 1/ln2 and 1/ln10 are
+  exact); ``k + (hi + lo) / ln2`` and ``k log10(2) + (hi + lo) / ln10`` with the two largest terms added by
+  a two-sum. A power of two has ``hi = lo = 0``: its log2 is exactly ``k``.
 - log1p: ``u = 1 + x`` with its rounding error ``c`` (an exact two-sum); ``log u + c / u``; ``x`` itself
   below 2^-54.
 - expm1: ``x = n ln2 + r`` with ``r`` a double-double; ``expm1(r)`` by Taylor to degree 14, then
@@ -74,10 +83,21 @@ SIN_TERMS = 9  # x, x^3, ..., x^17: the first term left out is below 0.002 ulp a
 COS_TERMS = 10  # 1, x^2, ..., x^18
 SQRT2 = 1.4142135623730951
 LOG_TERMS = 10  # R(s^2) = 2/3 s^2 + 2/5 s^4 + ... + 2/21 s^20
+# fdlibm's log2 and log10: high parts with 32 trailing zero bits, low parts for the rest
+INV_LN2_HI = 1.44269504072144627571e+00
+INV_LN2_LO = 1.67517131648865118353e-10
+INV_LN10_HI = 4.34294481878168880939e-01
+INV_LN10_LO = 2.50829467116452752298e-11
+LOG10_2_HI = 3.01029995663611771306e-01  # 19 trailing zero bits: k * LOG10_2_HI exact for |k| < 2^11
+LOG10_2_LO = 3.69423907715893078616e-13
 LOG1P_TINY = 2.0 ** -54  # below: log1p x rounds to x
 EXPM1_MIN = -40.0  # below: -1 (e^-40 is below half an ulp of 1)
 EXPM1_TERMS = 15  # hi^2/2! ... hi^14/14!: truncation below 0.01 ulp at |hi| = ln2 / 2
 EXPM1_TINY = 2.0 ** -54  # below: expm1 x rounds to x
+LN2 = 0.6931471805599453
+LN2_TAIL = 2.3190468138462996e-17  # ln2 - LN2
+EXP2_MAX = 1030.0  # above 1024: inf either way, and 2^(n/2) stays normal
+EXP2_MIN = -1080.0  # below -1075: 0 either way
 HYPERBOLIC_CLAMP = 720.0  # above sinh's and cosh's overflow threshold (710.48): inf either way
 SINH_SMALL = 1.0  # below: Taylor; x^21/21! is 2e-20 at 1
 SINH_TERMS = 10  # x, x^3, ..., x^19
@@ -443,6 +463,47 @@ def _log_body(b, x):
     return _log_special(b, x, y)
 
 
+def _log_hi_lo(b, x):
+    """``log x = k ln2 + (hi + lo)`` as fdlibm's log2 and log10 split it: ``(k, hi, lo)``, ``hi`` with its 32
+    low bits cleared so its products with the 32-bit high parts of 1/ln2 and 1/ln10 are exact; for
+    ``x = 2^k``, ``hi = lo = 0``."""
+    safe = b.select(b.fcmp_ordered(">", x, _c(0.0)), x, _c(1.0))
+    safe = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), _c(1.0), safe)
+    k, m = _log_parts(b, safe)
+    f = b.fsub(m, _c(1.0))
+    hfsq, tail = _log1p_of_reduced(b, f)
+    hi = _clear_low_bits(b, b.fsub(f, hfsq))
+    lo = b.fadd(b.fsub(b.fsub(f, hi), hfsq), tail)
+    return k, hi, lo
+
+
+def _clear_low_bits(b, v):
+    return b.bitcast(b.and_(b.bitcast(v, i64), ir.Constant(i64, -(1 << 32))), f64)
+
+
+def _log2_body(b, x):
+    # k + (hi + lo) / ln2: k is exact and added last by a two-sum, so log2 of a power of two is exact
+    k, hi, lo = _log_hi_lo(b, x)
+    val_hi = b.fmul(hi, _c(INV_LN2_HI))
+    val_lo = b.fadd(b.fmul(b.fadd(lo, hi), _c(INV_LN2_LO)), b.fmul(lo, _c(INV_LN2_HI)))
+    w = b.fadd(k, val_hi)
+    val_lo = b.fadd(val_lo, b.fadd(b.fsub(k, w), val_hi))
+    return _log_special(b, x, b.fadd(val_lo, w))
+
+
+def _log10_body(b, x):
+    # k log10(2) + (hi + lo) / ln10, the large products exact (32-bit high parts), the two largest terms
+    # added by a two-sum
+    k, hi, lo = _log_hi_lo(b, x)
+    val_hi = b.fmul(hi, _c(INV_LN10_HI))
+    k_hi = b.fmul(k, _c(LOG10_2_HI))
+    val_lo = b.fadd(b.fadd(b.fmul(k, _c(LOG10_2_LO)), b.fmul(b.fadd(lo, hi), _c(INV_LN10_LO))),
+                    b.fmul(lo, _c(INV_LN10_HI)))
+    w = b.fadd(k_hi, val_hi)
+    val_lo = b.fadd(val_lo, b.fadd(b.fsub(k_hi, w), val_hi))
+    return _log_special(b, x, b.fadd(val_lo, w))
+
+
 def _log1p_body(b, x):
     # u = 1 + x rounded, c its rounding error (exact two-sum); log1p x = log u + c / u
     safe = b.select(b.fcmp_ordered(">", x, _c(-1.0)), x, _c(0.0))
@@ -484,6 +545,26 @@ def _expm1_body(b, x):
     y = b.select(b.fcmp_ordered(">", x, _c(EXP_MAX)), _c(float("inf")), y)
     y = b.select(b.fcmp_unordered("uno", x, x), x, y)
     return _select_tiny(b, x, y, EXPM1_TINY)
+
+
+# --------------------------------------------------------------------------------------------------
+# exp2
+
+
+def _exp2_body(b, x):
+    # x = n + r with |r| <= 1/2 exact; 2^r = e^(r ln2), r ln2 a double-double (Dekker's product and the
+    # rest of ln2), expm1's polynomial on it, 1 + expm1 split exactly, then 2^n applied in two halves
+    t = b.select(b.fcmp_ordered(">", x, _c(EXP2_MAX)), _c(EXP2_MAX), x)
+    t = b.select(b.fcmp_ordered("<", t, _c(EXP2_MIN)), _c(EXP2_MIN), t)
+    t = b.select(b.fcmp_unordered("uno", x, x), _c(0.0), t)
+    n = _intrinsic(b, "rint", t)
+    hi, lo = _two_prod(b, b.fsub(t, n), _c(LN2))
+    lo = b.fadd(lo, b.fmul(b.fsub(t, n), _c(LN2_TAIL)))
+    p = b.fmul(b.fmul(hi, hi), _horner(b, hi, [1.0 / factorial(k) for k in range(2, EXPM1_TERMS)]))
+    p = b.fadd(p, b.fmul(lo, b.fadd(_c(1.0), hi)))
+    one, err = _fast_two_sum(b, _c(1.0), hi)  # |hi| <= ln2 / 2
+    y = _scale(b, b.fadd(one, b.fadd(err, p)), b.fptosi(n, i32))  # x an integer: exactly 1 * 2^n
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -560,7 +641,8 @@ def _function(module, name):
     return fn
 
 
-_BODIES = {"log": _log_body, "log1p": _log1p_body, "expm1": _expm1_body, "sinh": _sinh_body, "cosh": _cosh_body}
+_BODIES = {"exp2": _exp2_body, "sinh": _sinh_body, "cosh": _cosh_body, "log": _log_body, "log2": _log2_body,
+           "log10": _log10_body, "log1p": _log1p_body, "expm1": _expm1_body}
 
 
 def call(b, name, x):
@@ -571,4 +653,5 @@ def call(b, name, x):
     return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
 
 
-FUNCTIONS = ("exp", "tanh", "sin", "cos", "tan", "sinh", "cosh", "log", "log1p", "expm1")
+FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "sinh", "cosh", "log", "log2", "log10", "log1p",
+             "expm1")

@@ -418,8 +418,8 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 
 # --------------------------------------------------------------------------------------------------
-# exp, tanh, sin, cos, tan, sinh, cosh, log, log1p and expm1 are inlined polynomial kernels (vmath.py): dense sweeps
-# against libm, edges included
+# exp, exp2, tanh, sin, cos, tan, sinh, cosh, log, log2, log10, log1p and expm1 are inlined polynomial
+# kernels (vmath.py): dense sweeps against libm, edges included
 
 
 def _libm(name):
@@ -455,7 +455,10 @@ _EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.5e-323, 2.2e-30
     # within 0.8 ulp of the exact values there
     ("sinh", -710.5, 710.5, 2), ("sinh", -2.0, 2.0, 2),
     ("cosh", -710.5, 710.5, 2), ("cosh", -25.0, 25.0, 1), ("cosh", -2.0, 2.0, 1),
-    ("log", -1.0, 10.0, 1), ("log", 0.0, 1e300, 1), ("log1p", -1.5, 3.0, 1), ("log1p", -1e-5, 1e-5, 1),
+    ("exp2", -1080.0, 1030.0, 1), ("exp2", -2.0, 2.0, 1), ("exp2", -1076.0, -1020.0, 1),
+    ("log", -1.0, 10.0, 1), ("log", 0.0, 1e300, 1), ("log2", -1.0, 10.0, 1), ("log2", 0.0, 1e300, 1),
+    # libm's log10 is itself up to 1.6 ulp off near 1; the kernel is within 0.7 ulp of the exact values
+    ("log10", -1.0, 10.0, 2), ("log10", 0.0, 1e300, 2), ("log1p", -1.5, 3.0, 1), ("log1p", -1e-5, 1e-5, 1),
     ("expm1", -50.0, 710.0, 1), ("expm1", -1.5, 1.5, 1)], ids=lambda v: str(v))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_vector_kernels_stay_within_a_few_ulp_of_libm(name, lo, hi, max_ulp, dtype):
@@ -507,11 +510,26 @@ def test_sinh_and_cosh_at_zero_and_overflow():
         assert np.isfinite(got[2:4]).all() and np.isinf(got[4:6]).all(), name
 
 
+def test_log2_of_powers_of_two_and_exp2_of_integers_are_exact():
+    k = np.arange(-1074, 1024)
+    powers = 2.0 ** k
+    np.testing.assert_array_equal(jaxlike.jit(jnp.log2)(powers), k.astype(np.float64))
+    np.testing.assert_array_equal(jaxlike.jit(jnp.exp2)(k.astype(np.float64)), powers)
+    edges = jaxlike.jit(jnp.exp2)(np.array([1024.0, -1075.0, -1074.5]))
+    np.testing.assert_array_equal(edges, [np.inf, 0.0, 5e-324])
+    k32 = np.arange(-149, 128)
+    powers32 = (2.0 ** k32).astype(np.float32)
+    np.testing.assert_array_equal(jaxlike.jit(jnp.log2)(powers32), k32.astype(np.float32))
+    np.testing.assert_array_equal(jaxlike.jit(jnp.exp2)(k32.astype(np.float32)), powers32)
+    n = np.arange(-307, 309)
+    np.testing.assert_array_equal(jaxlike.jit(jnp.log10)(10.0 ** n), n.astype(np.float64))  # as libm's
+
+
 def test_kernel_loops_vectorise():
     x = np.ones(1000)
     ir_text = jaxlike.jit(lambda x: jnp.tanh(x) + jnp.exp(x)).lower(x).compile().llvm_ir()
     assert "x double>" in ir_text and "@tanh(" not in ir_text and "@llvm.exp.f64" not in ir_text
-    for name in ("sin", "cos", "tan", "sinh", "cosh", "log", "log1p", "expm1"):
+    for name in ("sin", "cos", "tan", "sinh", "cosh", "exp2", "log", "log2", "log10", "log1p", "expm1"):
         f = getattr(jnp, name)
         ir_text = jaxlike.jit(lambda x: f(x) * 2.0).lower(x).compile().llvm_ir()
         core = ir_text[ir_text.index("define void @core"):]
