@@ -1,4 +1,4 @@
-"""exp, exp2, tanh, sin, cos, tan, sinh, cosh, log, log2, log10, log1p and expm1 as straight-line
+"""exp, exp2, tanh, sin, cos, tan, atan, sinh, cosh, log, log2, log10, log1p and expm1 as straight-line
 polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
@@ -8,13 +8,14 @@ them into SIMD code. float32 goes through the float64 kernel (one rounding at th
 Taylor series whose coefficients are computed here, with the degree chosen so the truncation stays below
 a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
-Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, exp2,
-sin, cos, tan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh and log10 within 2 ulp,
-cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own (fdlibm's) are up to 1.8 ulp off,
-and these kernels within 0.8 ulp of the exact values. In float32, tan, sinh, cosh, exp2, log2 and log10
-equal libm's results rounded to float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals
-included. NaN, ±inf, overflow to inf, underflow through the subnormals to 0, signed zeros
-(``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for negative arguments behave as libm's.
+Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp,
+exp2, sin, cos, tan, atan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh and log10
+within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are up to
+1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp. In
+float32, tan, atan, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to float32.
+``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
+underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN
+for negative arguments behave as libm's.
 
 - exp: ``x = n ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite, ln2 in two parts so ``n ln2_hi`` is exact),
   the Taylor polynomial of degree 13 for ``exp(r)`` (truncation below 0.05 ulp), then ``2^n`` applied in
@@ -35,6 +36,10 @@ included. NaN, ±inf, overflow to inf, underflow through the subnormals to 0, si
 - tan: the same reduction and both polynomials, each kept as a double-double (its last sum split by an
   exact two-sum); ``sin / cos`` for even ``n``, ``-cos / sin`` for odd ``n``, the quotient corrected by its
   exact remainder (Dekker's product), so it is rounded about once; libm beyond ``2^20`` as for sin and cos.
+- atan: fdlibm's reduction of ``|x|``, ``atan |x| = atan c + atan((|x| - c) / (1 + c |x|))`` with
+  ``c = 0, 1/2, 1, 3/2`` on its four intervals below 2.4375 and ``pi/2 + atan(-1/|x|)`` above (every
+  numerator exact), so ``|t| <= 0.4375``; the odd Taylor series to degree 45 on ``t`` (truncation below
+  0.003 ulp), ``atan c`` as a double-double added last, the sign put back. ±inf gives ±pi/2.
 - sinh, cosh: below 1 (sinh) and 1/2 (cosh) their Taylor series, odd to degree 19 and even to degree 16
   (no cancellation; sinh keeps ±0 and the subnormals); above, ``e^|x|/2 ∓ e^-|x|/2`` with ``e^|x|/2`` a
   double-double: expm1's reduction and polynomial, ``1 + r`` split exactly, and the halving in the power
@@ -98,6 +103,14 @@ LN2 = 0.6931471805599453
 LN2_TAIL = 2.3190468138462996e-17  # ln2 - LN2
 EXP2_MAX = 1030.0  # above 1024: inf either way, and 2^(n/2) stays normal
 EXP2_MIN = -1080.0  # below -1075: 0 either way
+# atan: fdlibm's intervals and atan of their centres (rounded, and the rest)
+ATAN_BOUNDS = (0.4375, 0.6875, 1.1875, 2.4375)
+ATAN_HALF = (0.4636476090008061, 2.2698777452961687e-17)
+ATAN_ONE = (0.7853981633974483, 3.061616997868383e-17)
+ATAN_THREE_HALVES = (0.982793723247329, 1.3903311031230998e-17)
+PIO2 = (1.5707963267948966, 6.123233995736766e-17)
+ATAN_TERMS = 23  # t, t^3, ..., t^45: t^47/47 is below 0.003 ulp at |t| = 0.4375
+ATAN_TINY = 2.0 ** -27  # below: atan x = x - x^3/3 rounds to x
 HYPERBOLIC_CLAMP = 720.0  # above sinh's and cosh's overflow threshold (710.48): inf either way
 SINH_SMALL = 1.0  # below: Taylor; x^21/21! is 2e-20 at 1
 SINH_TERMS = 10  # x, x^3, ..., x^19
@@ -125,6 +138,7 @@ _SIN_C = [(-1) ** k / factorial(2 * k + 1) for k in range(SIN_TERMS)]
 _COS_C = [(-1) ** k / factorial(2 * k) for k in range(COS_TERMS)]
 _SINH_C = [1 / factorial(2 * k + 1) for k in range(SINH_TERMS)]
 _COSH_C = [1 / factorial(2 * k) for k in range(COSH_TERMS)]
+_ATAN_C = [(-1) ** k / (2 * k + 1) for k in range(ATAN_TERMS)]
 _LOG_C = [2.0 / (2 * k + 3) for k in range(LOG_TERMS)]
 
 
@@ -613,6 +627,31 @@ def _cosh_body(b, x):
 
 
 # --------------------------------------------------------------------------------------------------
+# atan
+
+
+def _atan_body(b, x):
+    # fdlibm's reduction of a = |x|: atan a = atan c + atan t with t = (a - c) / (1 + c a) for c = 0, 1/2,
+    # 1, 3/2 and pi/2 - atan(1/a) beyond 2.4375, so |t| <= 0.4375; each numerator is exact (Sterbenz)
+    a = _intrinsic(b, "fabs", x)
+    num, den, hi, lo = a, _c(1.0), _c(0.0), _c(0.0)
+    for bound, n, d, (c_hi, c_lo) in (
+            (ATAN_BOUNDS[0], b.fsub(b.fmul(_c(2.0), a), _c(1.0)), b.fadd(_c(2.0), a), ATAN_HALF),
+            (ATAN_BOUNDS[1], b.fsub(a, _c(1.0)), b.fadd(a, _c(1.0)), ATAN_ONE),
+            (ATAN_BOUNDS[2], b.fsub(a, _c(1.5)), b.fadd(_c(1.0), b.fmul(_c(1.5), a)), ATAN_THREE_HALVES),
+            (ATAN_BOUNDS[3], _c(-1.0), a, PIO2)):
+        above = b.fcmp_unordered(">=", a, _c(bound))
+        num, den = b.select(above, n, num), b.select(above, d, den)
+        hi, lo = b.select(above, _c(c_hi), hi), b.select(above, _c(c_lo), lo)
+    t = b.fdiv(num, den)  # a = inf: t = -0, atan = pi/2
+    z = b.fmul(t, t)
+    tail = b.fmul(b.fmul(t, z), _horner(b, z, _ATAN_C[1:]))
+    y = b.fadd(hi, b.fadd(t, b.fadd(lo, tail)))
+    y = _intrinsic(b, "copysign", y, x)
+    return _select_tiny(b, x, y, ATAN_TINY)  # NaN: every select above took the NaN through t
+
+
+# --------------------------------------------------------------------------------------------------
 # One internal function per kernel and module
 
 
@@ -641,8 +680,8 @@ def _function(module, name):
     return fn
 
 
-_BODIES = {"exp2": _exp2_body, "sinh": _sinh_body, "cosh": _cosh_body, "log": _log_body, "log2": _log2_body,
-           "log10": _log10_body, "log1p": _log1p_body, "expm1": _expm1_body}
+_BODIES = {"atan": _atan_body, "exp2": _exp2_body, "sinh": _sinh_body, "cosh": _cosh_body, "log": _log_body,
+           "log2": _log2_body, "log10": _log10_body, "log1p": _log1p_body, "expm1": _expm1_body}
 
 
 def call(b, name, x):
@@ -653,5 +692,5 @@ def call(b, name, x):
     return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
 
 
-FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "sinh", "cosh", "log", "log2", "log10", "log1p",
-             "expm1")
+FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "atan", "sinh", "cosh", "log", "log2", "log10",
+             "log1p", "expm1")
