@@ -476,7 +476,7 @@ LOWERINGS = {
     # unary
     "neg": Elementwise(_neg),
     "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _vmath_row("tan"),
-    "asin": _libm_row("asin"), "acos": _libm_row("acos"), "atan": _vmath_row("atan"),
+    "asin": _vmath_row("asin"), "acos": _vmath_row("acos"), "atan": _vmath_row("atan"),
     "sinh": _vmath_row("sinh"), "cosh": _vmath_row("cosh"), "tanh": _vmath_row("tanh"),
     "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),
     "exp": _vmath_row("exp"), "exp2": _vmath_row("exp2"), "expm1": _vmath_row("expm1"),

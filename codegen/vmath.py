@@ -1,5 +1,5 @@
-"""exp, exp2, tanh, sin, cos, tan, atan, sinh, cosh, log, log2, log10, log1p and expm1 as straight-line
-polynomial kernels, so loops calling them vectorise.
+"""exp, exp2, tanh, sin, cos, tan, asin, acos, atan, sinh, cosh, log, log2, log10, log1p and expm1 as
+straight-line polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
@@ -9,10 +9,10 @@ Taylor series whose coefficients are computed here, with the degree chosen so th
 a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
 Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp,
-exp2, sin, cos, tan, atan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh and log10
-within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are up to
-1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp. In
-float32, tan, atan, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to float32.
+exp2, sin, cos, tan, asin, acos, atan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh
+and log10 within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are
+up to 1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp. In
+float32, tan, asin, acos, atan, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to float32.
 ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
 underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN
 for negative arguments behave as libm's.
@@ -36,6 +36,11 @@ for negative arguments behave as libm's.
 - tan: the same reduction and both polynomials, each kept as a double-double (its last sum split by an
   exact two-sum); ``sin / cos`` for even ``n``, ``-cos / sin`` for odd ``n``, the quotient corrected by its
   exact remainder (Dekker's product), so it is rounded about once; libm beyond ``2^20`` as for sin and cos.
+- asin, acos: fdlibm's reduction: up to ``|x| = 1/2`` the odd Taylor series of asin to degree 53 on
+  ``|x|`` (truncation below 0.001 ulp); above, ``asin |x| = pi/2 - 2 asin w`` with ``w = sqrt((1 - |x|) / 2)``
+  (``1 - |x|`` exact, the square root's rounding error recovered with an exact square and carried in the
+  tail). acos is ``pi/2 - asin x``, ``2 asin w`` or ``pi - 2 asin w``; in each the two large terms are
+  summed by a two-sum and the constants are double-doubles, so the result is rounded about once.
 - atan: fdlibm's reduction of ``|x|``, ``atan |x| = atan c + atan((|x| - c) / (1 + c |x|))`` with
   ``c = 0, 1/2, 1, 3/2`` on its four intervals below 2.4375 and ``pi/2 + atan(-1/|x|)`` above (every
   numerator exact), so ``|t| <= 0.4375``; the odd Taylor series to degree 45 on ``t`` (truncation below
@@ -111,6 +116,8 @@ ATAN_THREE_HALVES = (0.982793723247329, 1.3903311031230998e-17)
 PIO2 = (1.5707963267948966, 6.123233995736766e-17)
 ATAN_TERMS = 23  # t, t^3, ..., t^45: t^47/47 is below 0.003 ulp at |t| = 0.4375
 ATAN_TINY = 2.0 ** -27  # below: atan x = x - x^3/3 rounds to x
+PI = (3.141592653589793, 1.2246467991473532e-16)
+ASIN_TERMS = 27  # w, w^3, ..., w^53: the first term left out is below 0.001 ulp at w = 1/2
 HYPERBOLIC_CLAMP = 720.0  # above sinh's and cosh's overflow threshold (710.48): inf either way
 SINH_SMALL = 1.0  # below: Taylor; x^21/21! is 2e-20 at 1
 SINH_TERMS = 10  # x, x^3, ..., x^19
@@ -139,6 +146,7 @@ _COS_C = [(-1) ** k / factorial(2 * k) for k in range(COS_TERMS)]
 _SINH_C = [1 / factorial(2 * k + 1) for k in range(SINH_TERMS)]
 _COSH_C = [1 / factorial(2 * k) for k in range(COSH_TERMS)]
 _ATAN_C = [(-1) ** k / (2 * k + 1) for k in range(ATAN_TERMS)]
+_ASIN_C = [comb(2 * k, k) / (4 ** k * (2 * k + 1)) for k in range(ASIN_TERMS)]
 _LOG_C = [2.0 / (2 * k + 3) for k in range(LOG_TERMS)]
 
 
@@ -652,6 +660,57 @@ def _atan_body(b, x):
 
 
 # --------------------------------------------------------------------------------------------------
+# asin and acos
+
+
+def _asin_reduced(b, a):
+    """For ``a = |x|``: ``(big, w, tail)`` with ``asin w ~ w + tail``, ``w = a`` up to 1/2, above it
+    ``w = sqrt((1 - a) / 2)`` (then ``asin a = pi/2 - 2 asin w``, fdlibm's reduction), so ``w <= 1/2``.
+
+    ``1 - a`` is exact (Sterbenz) and so is the halving; the square root's rounding error is put back into
+    the tail: ``w_lo = (z - w^2) / (2w)`` with ``w^2`` as an exact product, times
+    ``asin'(w) ~ 1 + z/2 + 3z^2/8``.
+    """
+    big = b.fcmp_ordered(">", a, _c(0.5))
+    z = b.select(big, b.fmul(b.fsub(_c(1.0), a), _c(0.5)), b.fmul(a, a))
+    root = _intrinsic(b, "sqrt", z)
+    w = b.select(big, root, a)
+    square, square_err = _two_prod(b, root, root)
+    w_lo = b.fdiv(b.fsub(b.fsub(z, square), square_err), b.fmul(_c(2.0), root))
+    w_lo = b.select(b.and_(big, b.fcmp_ordered(">", root, _c(0.0))), w_lo, _c(0.0))  # not 0 / 0 at a = 1
+    tail = b.fmul(b.fmul(w, z), _horner(b, z, _ASIN_C[1:]))
+    tail = b.fadd(tail, b.fmul(w_lo, _horner(b, z, [1.0, 0.5, 0.375])))
+    return big, w, tail
+
+
+def _asin_combine(b, c_hi, c_lo, m, w, tail):
+    """``(c_hi + c_lo) + m (w + tail)`` for ``m`` in ±1, ±2, the large terms summed exactly."""
+    h, e = _two_sum(b, c_hi, b.fmul(m, w))
+    return b.fadd(h, b.fadd(e, b.fadd(c_lo, b.fmul(m, tail))))
+
+
+def _asin_body(b, x):
+    # up to 1/2: w + tail; above: pi/2 - 2 (w + tail)
+    big, w, tail = _asin_reduced(b, _intrinsic(b, "fabs", x))
+    y = _asin_combine(b, b.select(big, _c(PIO2[0]), _c(0.0)), b.select(big, _c(PIO2[1]), _c(0.0)),
+                      b.select(big, _c(-2.0), _c(1.0)), w, tail)
+    y = _intrinsic(b, "copysign", y, x)
+    return _select_tiny(b, x, y, SIN_TINY)  # NaN and |x| > 1: NaN through the square root or the select
+
+
+def _acos_body(b, x):
+    # up to 1/2: pi/2 - sign(x) (w + tail); above: 2 (w + tail) for x > 0, pi - 2 (w + tail) for x < 0
+    big, w, tail = _asin_reduced(b, _intrinsic(b, "fabs", x))
+    negative = b.fcmp_ordered("<", x, _c(0.0))
+    c_hi = b.select(big, b.select(negative, _c(PI[0]), _c(0.0)), _c(PIO2[0]))
+    c_lo = b.select(big, b.select(negative, _c(PI[1]), _c(0.0)), _c(PIO2[1]))
+    m = b.select(big, b.select(negative, _c(-2.0), _c(2.0)), b.select(negative, _c(1.0), _c(-1.0)))
+    y = _asin_combine(b, c_hi, c_lo, m, w, tail)
+    y = b.select(b.fcmp_ordered(">", _intrinsic(b, "fabs", x), _c(1.0)), _c(float("nan")), y)
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
+
+
+# --------------------------------------------------------------------------------------------------
 # One internal function per kernel and module
 
 
@@ -680,8 +739,9 @@ def _function(module, name):
     return fn
 
 
-_BODIES = {"atan": _atan_body, "exp2": _exp2_body, "sinh": _sinh_body, "cosh": _cosh_body, "log": _log_body,
-           "log2": _log2_body, "log10": _log10_body, "log1p": _log1p_body, "expm1": _expm1_body}
+_BODIES = {"asin": _asin_body, "acos": _acos_body, "atan": _atan_body, "exp2": _exp2_body, "sinh": _sinh_body,
+           "cosh": _cosh_body, "log": _log_body, "log2": _log2_body, "log10": _log10_body,
+           "log1p": _log1p_body, "expm1": _expm1_body}
 
 
 def call(b, name, x):
@@ -692,5 +752,5 @@ def call(b, name, x):
     return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
 
 
-FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "atan", "sinh", "cosh", "log", "log2", "log10",
-             "log1p", "expm1")
+FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log",
+             "log2", "log10", "log1p", "expm1")

@@ -418,8 +418,8 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 
 # --------------------------------------------------------------------------------------------------
-# exp, exp2, tanh, sin, cos, tan, atan, sinh, cosh, log, log2, log10, log1p and expm1 are inlined
-# polynomial kernels (vmath.py): dense sweeps against libm, edges included
+# exp, exp2, tanh, sin, cos, tan, asin, acos, atan, sinh, cosh, log, log2, log10, log1p and expm1 are
+# inlined polynomial kernels (vmath.py): dense sweeps against libm, edges included
 
 
 def _libm(name):
@@ -447,7 +447,8 @@ _EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.5e-323, 2.2e-30
           np.nextafter(2.0 ** 20, 0), 1e6, 1e22, 2.0 ** 1023, -0.9999999999, -1 + 2.0 ** -53, 1 + 2.0 ** -52]
 
 
-_NUMPY_NAMES = {"atan": "arctan"}  # libm's names where jaxlike.numpy's differ
+# libm's names where jaxlike.numpy's differ
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
 
 
 @pytest.mark.parametrize("name, lo, hi, max_ulp", [
@@ -455,6 +456,7 @@ _NUMPY_NAMES = {"atan": "arctan"}  # libm's names where jaxlike.numpy's differ
     ("sin", -10.0, 10.0, 1), ("sin", -2.0e6, 2.0e6, 1), ("cos", -10.0, 10.0, 1), ("cos", -2.0e6, 2.0e6, 1),
     ("tan", -10.0, 10.0, 1), ("tan", -2.0e6, 2.0e6, 1), ("tan", -1.6, 1.6, 1),
     ("atan", -3.0, 3.0, 1), ("atan", -1e20, 1e20, 1),
+    ("asin", -1.1, 1.1, 1), ("asin", -1e-3, 1e-3, 1), ("acos", -1.1, 1.1, 1), ("acos", 0.999, 1.0, 1),
     # libm's sinh is itself up to 1.8 ulp off (fdlibm's), its cosh near overflow too: the kernels are
     # within 0.8 ulp of the exact values there
     ("sinh", -710.5, 710.5, 2), ("sinh", -2.0, 2.0, 2),
@@ -533,8 +535,8 @@ def test_kernel_loops_vectorise():
     x = np.ones(1000)
     ir_text = jaxlike.jit(lambda x: jnp.tanh(x) + jnp.exp(x)).lower(x).compile().llvm_ir()
     assert "x double>" in ir_text and "@tanh(" not in ir_text and "@llvm.exp.f64" not in ir_text
-    for name in ("sin", "cos", "tan", "atan", "sinh", "cosh", "exp2", "log", "log2", "log10", "log1p",
-                 "expm1"):
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "exp2", "log", "log2", "log10",
+                 "log1p", "expm1"):
         f = getattr(jnp, _NUMPY_NAMES.get(name, name))
         ir_text = jaxlike.jit(lambda x: f(x) * 2.0).lower(x).compile().llvm_ir()
         core = ir_text[ir_text.index("define void @core"):]
