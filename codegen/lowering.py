@@ -109,7 +109,7 @@ def _vmath_row(name):
     """A function of vmath.FUNCTIONS as an inlined polynomial kernel: loops calling it vectorise."""
     def fn(b, eqn, args):
         from . import vmath
-        return vmath.call(b, name, args[0])
+        return vmath.call(b, name, *args)
     return Elementwise(fn)
 
 
@@ -494,7 +494,7 @@ LOWERINGS = {
     "div": Elementwise(_div), "rem": Elementwise(_rem),
     "pow": Elementwise(lambda b, eqn, args: _intrinsic(b, "pow", *args)),
     "max": Elementwise(_minmax("max")), "min": Elementwise(_minmax("min")),
-    "atan2": _libm_row("atan2"),
+    "atan2": _vmath_row("atan2"),
     **{name: _compare(name) for name in _ICMP},
     "and": _arith(None, "and_"), "or": _arith(None, "or_"), "xor": _arith(None, "xor"),
     "select": Elementwise(_select),

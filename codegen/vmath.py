@@ -1,5 +1,5 @@
-"""exp, exp2, tanh, sin, cos, tan, asin, acos, atan, sinh, cosh, log, log2, log10, log1p and expm1 as
-straight-line polynomial kernels, so loops calling them vectorise.
+"""exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, log, log2, log10, log1p and expm1
+as straight-line polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
@@ -8,14 +8,14 @@ them into SIMD code. float32 goes through the float64 kernel (one rounding at th
 Taylor series whose coefficients are computed here, with the degree chosen so the truncation stays below
 a hundredth of an ulp over the reduced interval; a minimax fit would save two or three terms.
 
-Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp,
-exp2, sin, cos, tan, asin, acos, atan, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh
+Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, exp2,
+sin, cos, tan, asin, acos, atan, atan2, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh
 and log10 within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are
 up to 1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp. In
-float32, tan, asin, acos, atan, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to float32.
-``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
-underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN
-for negative arguments behave as libm's.
+float32, tan, asin, acos, atan, atan2, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to
+float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
+underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for
+negative arguments behave as libm's.
 
 - exp: ``x = n ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite, ln2 in two parts so ``n ln2_hi`` is exact),
   the Taylor polynomial of degree 13 for ``exp(r)`` (truncation below 0.05 ulp), then ``2^n`` applied in
@@ -44,7 +44,13 @@ for negative arguments behave as libm's.
 - atan: fdlibm's reduction of ``|x|``, ``atan |x| = atan c + atan((|x| - c) / (1 + c |x|))`` with
   ``c = 0, 1/2, 1, 3/2`` on its four intervals below 2.4375 and ``pi/2 + atan(-1/|x|)`` above (every
   numerator exact), so ``|t| <= 0.4375``; the odd Taylor series to degree 45 on ``t`` (truncation below
-  0.003 ulp), ``atan c`` as a double-double added last, the sign put back. ±inf gives ±pi/2.
+  0.003 ulp), ``atan c`` a double-double and ``atan c + t`` an exact two-sum, the sign put back. ±inf
+  gives ±pi/2.
+- atan2: ``atan |y/x|``, or ``pi`` minus it where x's sign bit is set, with y's sign. The quotient's
+  rounding error goes in as a low part, ``(y - q x) / x`` with ``q x`` an exact product (y and x scaled by
+  a common power of two first, so it neither overflows nor underflows), to first order
+  ``/ (1 + q^2)``; ``pi - atan`` is summed as a double-double. Zeros, infinities and NaN as fdlibm's table
+  (``atan2(±0, -0) = ±pi``, ``atan2(±inf, -inf) = ±3pi/4``, ...) by selects.
 - sinh, cosh: below 1 (sinh) and 1/2 (cosh) their Taylor series, odd to degree 19 and even to degree 16
   (no cancellation; sinh keeps ±0 and the subnormals); above, ``e^|x|/2 ∓ e^-|x|/2`` with ``e^|x|/2`` a
   double-double: expm1's reduction and polynomial, ``1 + r`` split exactly, and the halving in the power
@@ -638,25 +644,71 @@ def _cosh_body(b, x):
 # atan
 
 
-def _atan_body(b, x):
-    # fdlibm's reduction of a = |x|: atan a = atan c + atan t with t = (a - c) / (1 + c a) for c = 0, 1/2,
-    # 1, 3/2 and pi/2 - atan(1/a) beyond 2.4375, so |t| <= 0.4375; each numerator is exact (Sterbenz)
-    a = _intrinsic(b, "fabs", x)
-    num, den, hi, lo = a, _c(1.0), _c(0.0), _c(0.0)
-    for bound, n, d, (c_hi, c_lo) in (
+def _atan_parts(b, a, a_lo):
+    """``atan(a + a_lo) ~ hi + rest`` for ``a >= 0`` (or NaN) and ``|a_lo|`` below an ulp of ``a``.
+
+    fdlibm's reduction: ``atan a = atan c + atan t`` with ``t = (a - c) / (1 + c a)`` for ``c = 0, 1/2, 1,
+    3/2`` and ``pi/2 - atan(1/a)`` beyond 2.4375, so ``|t| <= 0.4375``; each numerator is exact (Sterbenz).
+    ``a_lo`` enters to first order, ``a_lo / (1 + a^2)``; ``atan c + t`` is summed exactly.
+    """
+    num, den, c_hi, c_lo = a, _c(1.0), _c(0.0), _c(0.0)
+    for bound, n, d, (hi, lo) in (
             (ATAN_BOUNDS[0], b.fsub(b.fmul(_c(2.0), a), _c(1.0)), b.fadd(_c(2.0), a), ATAN_HALF),
             (ATAN_BOUNDS[1], b.fsub(a, _c(1.0)), b.fadd(a, _c(1.0)), ATAN_ONE),
             (ATAN_BOUNDS[2], b.fsub(a, _c(1.5)), b.fadd(_c(1.0), b.fmul(_c(1.5), a)), ATAN_THREE_HALVES),
             (ATAN_BOUNDS[3], _c(-1.0), a, PIO2)):
-        above = b.fcmp_unordered(">=", a, _c(bound))
+        above = b.fcmp_unordered(">=", a, _c(bound))  # NaN: through t
         num, den = b.select(above, n, num), b.select(above, d, den)
-        hi, lo = b.select(above, _c(c_hi), hi), b.select(above, _c(c_lo), lo)
+        c_hi, c_lo = b.select(above, _c(hi), c_hi), b.select(above, _c(lo), c_lo)
     t = b.fdiv(num, den)  # a = inf: t = -0, atan = pi/2
     z = b.fmul(t, t)
     tail = b.fmul(b.fmul(t, z), _horner(b, z, _ATAN_C[1:]))
-    y = b.fadd(hi, b.fadd(t, b.fadd(lo, tail)))
+    tail = b.fadd(tail, b.fdiv(a_lo, b.fadd(_c(1.0), b.fmul(a, a))))
+    hi, e = _two_sum(b, c_hi, t)
+    return hi, b.fadd(e, b.fadd(c_lo, tail))
+
+
+def _atan_body(b, x):
+    y = b.fadd(*_atan_parts(b, _intrinsic(b, "fabs", x), _c(0.0)))
     y = _intrinsic(b, "copysign", y, x)
-    return _select_tiny(b, x, y, ATAN_TINY)  # NaN: every select above took the NaN through t
+    return _select_tiny(b, x, y, ATAN_TINY)
+
+
+def _atan2_body(b, y, x):
+    # atan(|y / x|), or pi minus it for x < 0 (x = -0 included), with y's sign. The quotient is rounded, so
+    # its remainder goes in as a low part: q + (y - q x) / x, with q x an exact product and y, x scaled by
+    # a common power of two so that product neither overflows nor underflows
+    q = b.fdiv(y, x)
+    a = _intrinsic(b, "fabs", q)
+    bigger = _intrinsic(b, "maxnum", _intrinsic(b, "fabs", x), _intrinsic(b, "fabs", y))
+    e = b.trunc(b.lshr(b.bitcast(bigger, i64), ir.Constant(i64, 52)), i32)
+    e = b.select(b.icmp_signed("<", e, ir.Constant(i32, 1)), ir.Constant(i32, 1), e)
+    e = b.select(b.icmp_signed(">", e, ir.Constant(i32, 2045)), ir.Constant(i32, 2045), e)
+    scale = _pow2(b, b.sub(ir.Constant(i32, 1023), e))  # ~1 / bigger, a normal power of two
+    ys, xs = b.fmul(y, scale), b.fmul(x, scale)
+    p, p_err = _two_prod(b, q, xs)
+    q_lo = b.fdiv(b.fsub(b.fsub(ys, p), p_err), xs)
+    # beyond 2^±500 the correction is far below the result's ulp (or the quotient is the result)
+    moderate = b.and_(b.fcmp_ordered(">", a, _c(2.0 ** -500)), b.fcmp_ordered("<", a, _c(2.0 ** 500)))
+    q_lo = b.select(b.fcmp_ordered("<", q, _c(0.0)), b.fneg(q_lo), q_lo)  # |q| + a_lo = |q + q_lo|
+    a_lo = b.select(moderate, q_lo, _c(0.0))
+    # y = ±0: a = 0 even for x = ±0; both infinite: a = 1 (pi/4 and 3pi/4)
+    a = b.select(b.fcmp_ordered("==", y, _c(0.0)), _c(0.0), a)
+    inf = _c(float("inf"))
+    both_inf = b.and_(b.fcmp_ordered("==", _intrinsic(b, "fabs", x), inf),
+                      b.fcmp_ordered("==", _intrinsic(b, "fabs", y), inf))
+    a = b.select(both_inf, _c(1.0), a)
+    hi, rest = _atan_parts(b, a, a_lo)
+    left = b.icmp_signed("<", b.bitcast(x, i64), ir.Constant(i64, 0))  # x < 0 or x = -0
+    c_hi = b.select(left, _c(PI[0]), _c(0.0))
+    c_lo = b.select(left, _c(PI[1]), _c(0.0))
+    m = b.select(left, _c(-1.0), _c(1.0))
+    r = _asin_combine(b, c_hi, c_lo, m, hi, rest)
+    r = _intrinsic(b, "copysign", r, y)
+    tiny = b.and_(b.fcmp_ordered("<", a, _c(ATAN_TINY)), b.xor(left, ir.Constant(ir.IntType(1), 1)))
+    # atan q rounds to q there (x > 0): the correctly rounded quotient, subnormal ones too; 0 for y = ±0
+    r = b.select(tiny, _intrinsic(b, "copysign", a, y), r)
+    return b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -720,13 +772,16 @@ def _function(module, name):
     fn = module.globals.get(full)
     if fn is not None:
         return fn
-    fn = ir.Function(module, ir.FunctionType(f64, [f64]), name=full)
+    arity = 2 if name in _BINARY else 1
+    fn = ir.Function(module, ir.FunctionType(f64, [f64] * arity), name=full)
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
     fn.attributes.add("nounwind")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    (x,) = fn.args
-    if name == "exp":
+    x = fn.args[0]
+    if name in _BINARY:
+        b.ret(_BINARY[name](b, *fn.args))
+    elif name == "exp":
         b.ret(_exp_body(b, x))
     elif name == "tanh":
         b.ret(_tanh_body(b, x, _function(module, "exp")))
@@ -744,13 +799,17 @@ _BODIES = {"asin": _asin_body, "acos": _acos_body, "atan": _atan_body, "exp2": _
            "log1p": _log1p_body, "expm1": _expm1_body}
 
 
-def call(b, name, x):
-    """``name(x)`` (one of FUNCTIONS) for a float32 or float64 ``x``, inlined and vectorisable."""
+_BINARY = {"atan2": _atan2_body}
+
+
+def call(b, name, *args):
+    """``name(*args)`` (one of FUNCTIONS) for float32 or float64 arguments, inlined and vectorisable."""
     fn = _function(b.module, name)
-    if x.type == f64:
-        return b.call(fn, [x])
-    return b.fptrunc(b.call(fn, [b.fpext(x, f64)]), x.type)
+    t = args[0].type
+    if t == f64:
+        return b.call(fn, list(args))
+    return b.fptrunc(b.call(fn, [b.fpext(v, f64) for v in args]), t)
 
 
-FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log",
-             "log2", "log10", "log1p", "expm1")
+FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
+             "log", "log2", "log10", "log1p", "expm1")

@@ -418,8 +418,8 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 
 # --------------------------------------------------------------------------------------------------
-# exp, exp2, tanh, sin, cos, tan, asin, acos, atan, sinh, cosh, log, log2, log10, log1p and expm1 are
-# inlined polynomial kernels (vmath.py): dense sweeps against libm, edges included
+# exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, log, log2, log10, log1p and
+# expm1 are inlined polynomial kernels (vmath.py): dense sweeps against libm, edges included
 
 
 def _libm(name):
@@ -503,6 +503,31 @@ def test_sin_cos_and_tan_near_multiples_of_pi_over_2():
         assert _ulps(jaxlike.jit(getattr(jnp, name))(x), _libm(name)(x)).max() <= 1, name
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_atan2_stays_within_an_ulp_of_libm(dtype):
+    import ctypes
+    import ctypes.util
+    fn = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").atan2
+    fn.restype, fn.argtypes = ctypes.c_double, [ctypes.c_double, ctypes.c_double]
+    rng = np.random.default_rng(0)
+    n = 50_000
+    def spread():  # every binade, both signs
+        return np.exp(rng.uniform(-745.0, 709.0, n)) * rng.choice([-1.0, 1.0], n)
+    edges_y, edges_x = np.meshgrid(_EDGES, _EDGES)
+    with np.errstate(over="ignore"):
+        y = np.concatenate([rng.uniform(-10, 10, n), spread(), rng.uniform(-1, 1, n), spread(),
+                            edges_y.ravel()]).astype(dtype)
+        x = np.concatenate([rng.uniform(-10, 10, n), spread(), rng.uniform(-1e-3, 1e-3, n),
+                            rng.uniform(-2, 2, n), edges_x.ravel()]).astype(dtype)
+    with np.errstate(all="ignore"):
+        want = np.vectorize(fn, otypes=[np.float64])(y.astype(np.float64), x.astype(np.float64)).astype(dtype)
+    got = jaxlike.jit(jnp.arctan2)(y, x)
+    assert _ulps(got, want).max() <= 1
+    np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))
+    special = ~np.isfinite(y) | ~np.isfinite(x) | (y == 0) | (x == 0)
+    np.testing.assert_array_equal(got[special], want[special])  # zeros, infinities, NaN: libm's values
+
+
 def test_sinh_and_cosh_at_zero_and_overflow():
     big = 710.4758600739439  # the largest double whose sinh and cosh are finite
     x = np.array([-0.0, 0.0, big, -big, np.nextafter(big, np.inf), -np.nextafter(big, np.inf), np.nan,
@@ -543,6 +568,10 @@ def test_kernel_loops_vectorise():
         core = core[:core.index("\n}")]
         assert "x double>" in core, name  # the loop itself, not only the masked variants of sin, cos, tan
         assert f"@{name}(" not in core and f"@llvm.{name}." not in core, name
+    ir_text = jaxlike.jit(lambda y, x: jnp.arctan2(y, x) * 2.0).lower(x, x).compile().llvm_ir()
+    core = ir_text[ir_text.index("define void @core"):]
+    core = core[:core.index("\n}")]
+    assert "x double>" in core and "@atan2(" not in core
 
 
 def test_sin_cos_and_tan_beyond_the_reduction_bound_call_libm_in_vector_loops():
