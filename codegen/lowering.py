@@ -478,7 +478,7 @@ LOWERINGS = {
     "sin": _vmath_row("sin"), "cos": _vmath_row("cos"), "tan": _vmath_row("tan"),
     "asin": _vmath_row("asin"), "acos": _vmath_row("acos"), "atan": _vmath_row("atan"),
     "sinh": _vmath_row("sinh"), "cosh": _vmath_row("cosh"), "tanh": _vmath_row("tanh"),
-    "asinh": _libm_row("asinh"), "acosh": _libm_row("acosh"), "atanh": _libm_row("atanh"),
+    "asinh": _vmath_row("asinh"), "acosh": _vmath_row("acosh"), "atanh": _vmath_row("atanh"),
     "exp": _vmath_row("exp"), "exp2": _vmath_row("exp2"), "expm1": _vmath_row("expm1"),
     "log": _vmath_row("log"), "log2": _vmath_row("log2"), "log10": _vmath_row("log10"),
     "log1p": _vmath_row("log1p"),

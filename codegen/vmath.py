@@ -1,5 +1,5 @@
-"""exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, log, log2, log10, log1p and expm1
-as straight-line polynomial kernels, so loops calling them vectorise.
+"""exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log, log2, log10,
+log1p and expm1 as straight-line polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
@@ -11,9 +11,10 @@ a hundredth of an ulp over the reduced interval; a minimax fit would save two or
 Accuracy, measured against libm over dense sweeps including the edges (tests/test_codegen.py): exp, exp2,
 sin, cos, tan, asin, acos, atan, atan2, log, log2, log1p and expm1 within 1 ulp, tanh within 3 ulp; sinh
 and log10 within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are
-up to 1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp. In
-float32, tan, asin, acos, atan, atan2, sinh, cosh, exp2, log2 and log10 equal libm's results rounded to
-float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
+up to 1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp.
+asinh, acosh and atanh are within 2 ulp of libm, whose own results are up to 1.5, 2.1 and 1.6 ulp off the
+exact values; the kernels are within 0.75, 0.76 and 0.75 ulp of them. In float32, tan, asin, acos, atan,
+atan2, sinh, cosh, asinh, acosh, atanh, exp2, log2 and log10 equal libm's results rounded to float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
 underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for
 negative arguments behave as libm's.
 
@@ -56,6 +57,18 @@ negative arguments behave as libm's.
   double-double: expm1's reduction and polynomial, ``1 + r`` split exactly, and the halving in the power
   of two, so it stays finite up to the overflow threshold 710.48 (past exp's 709.78) and the result is
   rounded about once.
+- asinh: ``x`` itself below 2^-28; up to ``|x| = 2`` fdlibm's ``log1p(a + a^2 / (1 + sqrt(1 + a^2)))``
+  with ``a = |x|``, every step of that argument a double-double (exact square and two-sums, the square
+  root's and the quotient's rounding errors recovered), fed to log1p as a high and a low part; above,
+  ``log(2a + 1 / (a + sqrt(a^2 + 1)))`` as ``log(a + t/2) + ln2`` with the ``+ ln2`` in log's exponent, so
+  ``2a`` is never formed and ``1.7e308`` stays finite (the reciprocal is 0 once ``a^2`` overflows). The
+  sign put back.
+- acosh: up to 2, ``log1p(t + sqrt(2t + t^2))`` with ``t = x - 1`` exact and ``2t + t^2`` and its square
+  root as double-doubles; above, ``log(2x - 1 / (x + sqrt(x^2 - 1)))`` as for asinh. ``acosh 1 = +0``,
+  NaN below 1.
+- atanh: ``0.5 log1p(2a / (1 - a))`` with ``1 - a`` an exact two-sum and the quotient a double-double
+  (its exact remainder as the low part), which keeps the accuracy fdlibm gets from splitting the quotient
+  as ``2a + 2a^2 / (1 - a)`` below 1/2; ``x`` itself below 2^-28, ±inf at ±1, NaN beyond.
 - log: ``x = 2^k m`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` (subnormals scaled by 2^54 first),
   ``log m = log1p(f) = 2 atanh(f / (2 + f))`` as an odd series to degree 21, summed as fdlibm orders it
   (``k ln2_hi + (f - (f^2/2 - (s (f^2/2 + R) + k ln2_lo)))``) so the large terms are added last.
@@ -64,7 +77,7 @@ negative arguments behave as libm's.
   exact); ``k + (hi + lo) / ln2`` and ``k log10(2) + (hi + lo) / ln10`` with the two largest terms added by
   a two-sum. A power of two has ``hi = lo = 0``: its log2 is exactly ``k``.
 - log1p: ``u = 1 + x`` with its rounding error ``c`` (an exact two-sum); ``log u + c / u``; ``x`` itself
-  below 2^-54.
+  below 2^-54. A low part of ``x`` adds to ``c``: asinh, acosh and atanh pass double-doubles.
 - expm1: ``x = n ln2 + r`` with ``r`` a double-double; ``expm1(r)`` by Taylor to degree 14, then
   ``(2^n - 1) + 2^n expm1(r)``, both terms exact for ``|n| <= 53`` so the result is rounded once;
   ``x`` itself below 2^-54, -1 below -40.
@@ -129,6 +142,10 @@ SINH_SMALL = 1.0  # below: Taylor; x^21/21! is 2e-20 at 1
 SINH_TERMS = 10  # x, x^3, ..., x^19
 COSH_SMALL = 0.5  # below: Taylor; x^18/18! is 6e-22 at 1/2
 COSH_TERMS = 9  # 1, x^2, ..., x^16
+ASINH_SMALL = 2.0  # up to: the log1p form; above: the log form (fdlibm's split)
+ASINH_TINY = 2.0 ** -28  # below: asinh x = x - x^3/6 rounds to x
+ACOSH_SMALL = 2.0
+ATANH_TINY = 2.0 ** -28  # below: atanh x = x + x^3/3 rounds to x
 
 
 def _bernoulli(n):
@@ -532,19 +549,123 @@ def _log10_body(b, x):
     return _log_special(b, x, b.fadd(val_lo, w))
 
 
-def _log1p_body(b, x):
-    # u = 1 + x rounded, c its rounding error (exact two-sum); log1p x = log u + c / u
-    safe = b.select(b.fcmp_ordered(">", x, _c(-1.0)), x, _c(0.0))
-    safe = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), _c(0.0), safe)
-    u, c = _two_sum(b, _c(1.0), safe)
+def _log_sum(b, u, c, extra_k=0):
+    """``log(u + c) + extra_k ln2`` for a positive finite ``u`` and ``|c|`` about an ulp of ``u`` or less:
+    ``log u + c / u`` (the rest of ``log1p(c / u)`` is below 2^-100), summed as fdlibm's log, the small terms
+    first. ``extra_k`` goes into the exponent, so ``log(2u)`` stays finite where ``2u`` would overflow."""
     k, m = _log_parts(b, u)
+    if extra_k:
+        k = b.fadd(k, _c(float(extra_k)))
     f = b.fsub(m, _c(1.0))
     hfsq, tail = _log1p_of_reduced(b, f)
     small = b.fsub(hfsq, b.fadd(tail, b.fadd(b.fmul(k, _c(LN2_LO)), b.fdiv(c, u))))
-    y = b.fadd(b.fmul(k, _c(LN2_HI)), b.fsub(f, small))
+    return b.fadd(b.fmul(k, _c(LN2_HI)), b.fsub(f, small))
+
+
+def _log1p_sum(b, x, x_lo):
+    """``log1p(x + x_lo)`` for ``x > -1`` finite, ``|x_lo|`` within an ulp of ``x``: ``u = 1 + x`` with its
+    rounding error (an exact two-sum) plus ``x_lo`` as the low part of a log's argument."""
+    u, c = _two_sum(b, _c(1.0), x)
+    return _log_sum(b, u, b.fadd(c, x_lo))
+
+
+def _log1p_body(b, x):
+    safe = b.select(b.fcmp_ordered(">", x, _c(-1.0)), x, _c(0.0))
+    safe = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), _c(0.0), safe)
+    y = _log1p_sum(b, safe, _c(0.0))
     y = _log_special(b, b.fadd(x, _c(1.0)), y)  # the edges of log1p x are those of log(1 + x)
     y = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), x, y)
     return _select_tiny(b, x, y, LOG1P_TINY)
+
+
+# --------------------------------------------------------------------------------------------------
+# asinh, acosh and atanh: fdlibm's forms on log and log1p, their arguments as double-doubles
+
+
+def _div_parts(b, n_hi, n_lo, d_hi, d_lo):
+    """``(n_hi + n_lo) / (d_hi + d_lo)`` as a double-double ``(q, q_lo)``: ``q = n_hi / d_hi`` rounded and
+    ``q_lo`` from the exact remainder ``n_hi - q d_hi`` and the low parts."""
+    q = b.fdiv(n_hi, d_hi)
+    p, p_err = _two_prod(b, q, d_hi)
+    rem = b.fsub(b.fsub(n_hi, p), p_err)
+    rem = b.fsub(b.fadd(rem, n_lo), b.fmul(q, d_lo))
+    return q, b.fdiv(rem, d_hi)
+
+
+def _sqrt_parts(b, z, z_lo):
+    """``sqrt(z + z_lo)`` as a double-double, for ``z > 0``: the square root's rounding error recovered from
+    its exact square."""
+    r = _intrinsic(b, "sqrt", z)
+    square, square_err = _two_prod(b, r, r)
+    return r, b.fdiv(b.fadd(b.fsub(b.fsub(z, square), square_err), z_lo), b.fmul(_c(2.0), r))
+
+
+def _log_of_large(b, a, t):
+    """``log(2a + t) = log(a + t/2) + ln2`` for ``a >= 2`` and ``|t| <= a/8``: ``a + t/2`` split by an exact
+    two-sum, so ``t``'s own rounding error is all that is left, and 2a is never formed (no overflow)."""
+    u, c = _two_sum(b, a, b.fmul(t, _c(0.5)))
+    return _log_sum(b, u, c, extra_k=1)
+
+
+def _asinh_body(b, x):
+    # up to |x| = 2: log1p(a + a^2 / (1 + sqrt(1 + a^2))), that argument as a double-double; above:
+    # log(2a + 1 / (a + sqrt(a^2 + 1))), where the reciprocal is 0 once a^2 overflows
+    a = _intrinsic(b, "fabs", x)
+    s = b.select(b.fcmp_ordered("<=", a, _c(ASINH_SMALL)), a, _c(1.0))  # keeps the products finite
+    p, p_err = _two_prod(b, s, s)
+    h, h_err = _two_sum(b, _c(1.0), p)
+    r, r_lo = _sqrt_parts(b, h, b.fadd(h_err, p_err))
+    d, d_lo = _two_sum(b, _c(1.0), r)
+    q, q_lo = _div_parts(b, p, p_err, d, b.fadd(d_lo, r_lo))
+    w, w_lo = _two_sum(b, s, q)
+    small = _log1p_sum(b, w, b.fadd(w_lo, q_lo))
+    big = b.select(b.fcmp_ordered(">", a, _c(ASINH_SMALL)), a, _c(4.0))
+    big = b.select(b.fcmp_ordered("==", big, _c(float("inf"))), _c(4.0), big)
+    t = b.fdiv(_c(1.0), b.fadd(big, _intrinsic(b, "sqrt", b.fadd(b.fmul(big, big), _c(1.0)))))
+    large = _log_of_large(b, big, t)
+    y = b.select(b.fcmp_ordered("<=", a, _c(ASINH_SMALL)), small, large)
+    y = b.select(b.fcmp_ordered("==", a, _c(float("inf"))), a, y)
+    y = _intrinsic(b, "copysign", y, x)
+    y = _select_tiny(b, x, y, ASINH_TINY)
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
+
+
+def _acosh_body(b, x):
+    # up to 2: log1p(t + sqrt(2t + t^2)) with t = x - 1 exact and the square root as a double-double;
+    # above: log(2x - 1 / (x + sqrt(x^2 - 1))), the reciprocal 0 once x^2 overflows; NaN below 1
+    near = b.select(b.fcmp_ordered("<=", x, _c(ACOSH_SMALL)), x, _c(2.0))
+    near = b.select(b.fcmp_ordered(">=", near, _c(1.0)), near, _c(1.0))
+    t = b.fsub(near, _c(1.0))  # exact: near in [1, 2]
+    p, p_err = _two_prod(b, t, t)
+    z, z_err = _two_sum(b, b.fmul(_c(2.0), t), p)
+    r, r_lo = _sqrt_parts(b, b.select(b.fcmp_ordered(">", z, _c(0.0)), z, _c(1.0)), b.fadd(z_err, p_err))
+    r_lo = b.select(b.fcmp_ordered(">", z, _c(0.0)), r_lo, _c(0.0))
+    r = b.select(b.fcmp_ordered(">", z, _c(0.0)), r, _c(0.0))  # x = 1: acosh = +0
+    w, w_lo = _two_sum(b, t, r)
+    small = _log1p_sum(b, w, b.fadd(w_lo, r_lo))
+    big = b.select(b.fcmp_ordered(">", x, _c(ACOSH_SMALL)), x, _c(4.0))
+    big = b.select(b.fcmp_ordered("==", big, _c(float("inf"))), _c(4.0), big)
+    t = b.fdiv(_c(1.0), b.fadd(big, _intrinsic(b, "sqrt", b.fsub(b.fmul(big, big), _c(1.0)))))
+    large = _log_of_large(b, big, b.fneg(t))
+    y = b.select(b.fcmp_ordered("<=", x, _c(ACOSH_SMALL)), small, large)
+    y = b.select(b.fcmp_ordered("==", x, _c(float("inf"))), x, y)
+    y = b.select(b.fcmp_ordered("<", x, _c(1.0)), _c(float("nan")), y)
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
+
+
+def _atanh_body(b, x):
+    # 0.5 log1p(2a / (1 - a)) with 1 - a and the quotient as double-doubles (fdlibm splits the quotient as
+    # 2a + 2a^2 / (1 - a) below 1/2 to the same end); ±inf at ±1, NaN beyond
+    a = _intrinsic(b, "fabs", x)
+    s = b.select(b.fcmp_ordered("<", a, _c(1.0)), a, _c(0.5))
+    d, d_lo = _two_sum(b, _c(1.0), b.fneg(s))
+    w, w_lo = _div_parts(b, b.fmul(_c(2.0), s), _c(0.0), d, d_lo)
+    y = b.fmul(_c(0.5), _log1p_sum(b, w, w_lo))
+    y = b.select(b.fcmp_ordered("==", a, _c(1.0)), _c(float("inf")), y)
+    y = b.select(b.fcmp_ordered(">", a, _c(1.0)), _c(float("nan")), y)
+    y = _intrinsic(b, "copysign", y, x)
+    y = _select_tiny(b, x, y, ATANH_TINY)
+    return b.select(b.fcmp_unordered("uno", x, x), x, y)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -796,7 +917,8 @@ def _function(module, name):
 
 _BODIES = {"asin": _asin_body, "acos": _acos_body, "atan": _atan_body, "exp2": _exp2_body, "sinh": _sinh_body,
            "cosh": _cosh_body, "log": _log_body, "log2": _log2_body, "log10": _log10_body,
-           "log1p": _log1p_body, "expm1": _expm1_body}
+           "log1p": _log1p_body, "expm1": _expm1_body, "asinh": _asinh_body,
+           "acosh": _acosh_body, "atanh": _atanh_body}
 
 
 _BINARY = {"atan2": _atan2_body}
@@ -812,4 +934,4 @@ def call(b, name, *args):
 
 
 FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
-             "log", "log2", "log10", "log1p", "expm1")
+             "asinh", "acosh", "atanh", "log", "log2", "log10", "log1p", "expm1")
