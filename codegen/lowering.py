@@ -482,7 +482,7 @@ LOWERINGS = {
     "exp": _vmath_row("exp"), "exp2": _vmath_row("exp2"), "expm1": _vmath_row("expm1"),
     "log": _vmath_row("log"), "log2": _vmath_row("log2"), "log10": _vmath_row("log10"),
     "log1p": _vmath_row("log1p"),
-    "sqrt": _intrinsic_row("sqrt"), "cbrt": _libm_row("cbrt"),
+    "sqrt": _intrinsic_row("sqrt"), "cbrt": _vmath_row("cbrt"),
     "logistic": Elementwise(_logistic),
     "abs": Elementwise(_abs), "sign": Elementwise(_sign),
     "floor": _intrinsic_row("floor"), "ceil": _intrinsic_row("ceil"), "round": _intrinsic_row("roundeven"),

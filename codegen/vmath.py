@@ -1,5 +1,5 @@
 """exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log, log2, log10,
-log1p and expm1 as straight-line polynomial kernels, so loops calling them vectorise.
+log1p, expm1 and cbrt as straight-line polynomial kernels, so loops calling them vectorise.
 
 A libm call in a loop body keeps the whole loop scalar (LLVM has no vector variant to call: its
 vector-library option finds none in this process). These kernels are branch-free (selects, no calls),
@@ -13,8 +13,10 @@ sin, cos, tan, asin, acos, atan, atan2, log, log2, log1p and expm1 within 1 ulp,
 and log10 within 2 ulp, cosh within 1 ulp below 25 and 2 ulp near overflow: there libm's own results are
 up to 1.8 ulp (sinh, cosh) and 1.6 ulp (log10) off the exact values, and these kernels within 0.8 ulp.
 asinh, acosh and atanh are within 2 ulp of libm, whose own results are up to 1.5, 2.1 and 1.6 ulp off the
-exact values; the kernels are within 0.75, 0.76 and 0.75 ulp of them. In float32, tan, asin, acos, atan,
-atan2, sinh, cosh, asinh, acosh, atanh, exp2, log2 and log10 equal libm's results rounded to float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
+exact values; the kernels are within 0.75, 0.76 and 0.75 ulp of them. cbrt is within 3 ulp of libm, whose
+own results are up to 3.2 ulp off: the kernel is correctly rounded on every sample checked, and exact on
+perfect cubes (``cbrt(27) = 3``, ``cbrt(2^-1074) = 2^-358``). In float32, tan, asin, acos, atan, atan2, sinh,
+cosh, asinh, acosh, atanh, cbrt, exp2, log2 and log10 equal libm's results rounded to float32. ``log2(2^k) = k`` and ``exp2(k) = 2^k`` exactly, subnormals included. NaN, ±inf, overflow to inf,
 underflow through the subnormals to 0, signed zeros (``sin(-0.0) = -0.0``), ``log(0) = -inf`` and NaN for
 negative arguments behave as libm's.
 
@@ -146,6 +148,9 @@ ASINH_SMALL = 2.0  # up to: the log1p form; above: the log form (fdlibm's split)
 ASINH_TINY = 2.0 ** -28  # below: asinh x = x - x^3/6 rounds to x
 ACOSH_SMALL = 2.0
 ATANH_TINY = 2.0 ** -28  # below: atanh x = x + x^3/3 rounds to x
+CBRT_TERMS = 5  # (1 + u)^(1/3) to u^4 for |u| <= 1/3: within 1e-4, two Halley steps make that 1e-37
+CBRT_CENTRE = 1.5
+CBRT_EXPONENT_BIAS = 3 * 1200  # added to the exponent so the division by 3 is of a non-negative integer
 
 
 def _bernoulli(n):
@@ -171,6 +176,18 @@ _COSH_C = [1 / factorial(2 * k) for k in range(COSH_TERMS)]
 _ATAN_C = [(-1) ** k / (2 * k + 1) for k in range(ATAN_TERMS)]
 _ASIN_C = [comb(2 * k, k) / (4 ** k * (2 * k + 1)) for k in range(ASIN_TERMS)]
 _LOG_C = [2.0 / (2 * k + 3) for k in range(LOG_TERMS)]
+
+
+def _binomial_third(terms):
+    """c_k of (1 + u)^(1/3) = sum c_k u^k: the binomial coefficients of 1/3."""
+    c = [1.0]
+    for k in range(1, terms):
+        c.append(c[-1] * (1.0 / 3.0 - (k - 1)) / k)
+    return c
+
+
+_CBRT_C = [CBRT_CENTRE ** (1.0 / 3.0) * c for c in _binomial_third(CBRT_TERMS)]
+_CBRT_OF_TWO = (1.0, 2.0 ** (1.0 / 3.0), 4.0 ** (1.0 / 3.0))
 
 
 def _c(value):
@@ -884,6 +901,50 @@ def _acos_body(b, x):
 
 
 # --------------------------------------------------------------------------------------------------
+# cbrt
+
+
+def _cbrt_split(b, a):
+    """``a = y 2^(3q)`` with ``y`` in ``[1, 8)``, for a positive finite ``a``: ``(y, q, r)``, ``y = m 2^r`` with
+    ``m`` in ``[1, 2)`` and ``r`` in 0, 1, 2, all by integer arithmetic on the bits (subnormals scaled by 2^54
+    first, whose cube root is 2^18)."""
+    subnormal = b.fcmp_ordered("<", a, _c(2.0 ** -1022))
+    a = b.select(subnormal, b.fmul(a, _c(2.0 ** 54)), a)
+    bits = b.bitcast(a, i64)
+    e = b.trunc(b.lshr(bits, ir.Constant(i64, 52)), i32)
+    e = b.sub(e, b.select(subnormal, ir.Constant(i32, 1023 + 54), ir.Constant(i32, 1023)))
+    biased = b.add(e, ir.Constant(i32, CBRT_EXPONENT_BIAS))
+    third = b.udiv(biased, ir.Constant(i32, 3))
+    r = b.sub(biased, b.mul(third, ir.Constant(i32, 3)))
+    q = b.sub(third, ir.Constant(i32, CBRT_EXPONENT_BIAS // 3))
+    m = b.bitcast(b.or_(b.and_(bits, ir.Constant(i64, (1 << 52) - 1)), ir.Constant(i64, 1023 << 52)), f64)
+    return m, b.fmul(m, _pow2(b, r)), q, r
+
+
+def _cbrt_body(b, x):
+    # |x| = y 2^(3q); a binomial series for cbrt m about 1.5 times cbrt(2^r), two Halley steps on y, then one
+    # Newton step with the residual g^3 - y computed exactly (Dekker's products), so the result is rounded
+    # about once: a perfect cube gets its exact root
+    a = _intrinsic(b, "fabs", x)
+    finite = b.and_(b.fcmp_ordered(">", a, _c(0.0)), b.fcmp_ordered("<", a, _c(float("inf"))))
+    m, y, q, r = _cbrt_split(b, b.select(finite, a, _c(1.0)))
+    g = _horner(b, b.fdiv(b.fsub(m, _c(CBRT_CENTRE)), _c(CBRT_CENTRE)), _CBRT_C)
+    root_two = b.select(b.icmp_signed("==", r, ir.Constant(i32, 0)), _c(_CBRT_OF_TWO[0]),
+                        b.select(b.icmp_signed("==", r, ir.Constant(i32, 1)), _c(_CBRT_OF_TWO[1]),
+                                 _c(_CBRT_OF_TWO[2])))
+    g = b.fmul(g, root_two)
+    for _ in range(2):  # Halley: g (g^3 + 2y) / (2g^3 + y), the error cubed each time
+        cube = b.fmul(b.fmul(g, g), g)
+        g = b.fdiv(b.fmul(g, b.fadd(cube, b.fmul(_c(2.0), y))), b.fadd(b.fmul(_c(2.0), cube), y))
+    square, square_err = _two_prod(b, g, g)
+    cube, cube_err = _two_prod(b, g, square)
+    residual = b.fadd(b.fsub(cube, y), b.fadd(cube_err, b.fmul(g, square_err)))  # cube - y exact: Sterbenz
+    g = b.fsub(g, b.fdiv(residual, b.fmul(_c(3.0), square)))
+    root = _intrinsic(b, "copysign", b.fmul(g, _pow2(b, q)), x)
+    return b.select(finite, root, b.fadd(x, x))  # ±0, ±inf, NaN: themselves
+
+
+# --------------------------------------------------------------------------------------------------
 # One internal function per kernel and module
 
 
@@ -918,7 +979,7 @@ def _function(module, name):
 _BODIES = {"asin": _asin_body, "acos": _acos_body, "atan": _atan_body, "exp2": _exp2_body, "sinh": _sinh_body,
            "cosh": _cosh_body, "log": _log_body, "log2": _log2_body, "log10": _log10_body,
            "log1p": _log1p_body, "expm1": _expm1_body, "asinh": _asinh_body,
-           "acosh": _acosh_body, "atanh": _atanh_body}
+           "acosh": _acosh_body, "atanh": _atanh_body, "cbrt": _cbrt_body}
 
 
 _BINARY = {"atan2": _atan2_body}
@@ -934,4 +995,4 @@ def call(b, name, *args):
 
 
 FUNCTIONS = ("exp", "exp2", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
-             "asinh", "acosh", "atanh", "log", "log2", "log10", "log1p", "expm1")
+             "asinh", "acosh", "atanh", "log", "log2", "log10", "log1p", "expm1", "cbrt")
