@@ -419,8 +419,8 @@ def test_kernel_operands_that_are_literals_and_views_are_copied_to_buffers():
 
 # --------------------------------------------------------------------------------------------------
 # exp, exp2, tanh, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log, log2,
-# log10, log1p, expm1 and cbrt are inlined polynomial kernels (vmath.py): dense sweeps against libm, edges
-# included
+# log10, log1p, expm1 and cbrt are inlined polynomial kernels (vmath.py, vmath_trig.py): dense sweeps
+# against libm, edges included
 
 
 def _libm(name):
